@@ -1,0 +1,157 @@
+"""Small helpers for reading pglast's JSON parse tree."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+Node = dict[str, Any]
+
+
+def unwrap(value: Any) -> tuple[str | None, Any]:
+    """``{"RangeVar": {...}}`` → ("RangeVar", {...}); anything else → (None, value)."""
+    if isinstance(value, dict) and len(value) == 1:
+        key = next(iter(value))
+        if key[:1].isupper():
+            return key, value[key]
+    return None, value
+
+
+def inner(value: Any) -> Any:
+    return unwrap(value)[1]
+
+
+def strings(items: list | None) -> list[str]:
+    """A list of ``{"String": {"sval": ...}}`` nodes → their values."""
+    out: list[str] = []
+    for item in items or ():
+        _, value = unwrap(item)
+        if isinstance(value, dict):
+            if "sval" in value:
+                out.append(value["sval"])
+            elif "items" in value:  # nested List
+                out.extend(strings(value["items"]))
+    return out
+
+
+def relation_name(rangevar: Node | None) -> str:
+    """The relation as PostgreSQL resolves it; the schema only where written."""
+    if not rangevar:
+        return "?"
+    _, rv = unwrap(rangevar)
+    name = rv.get("relname", "?")
+    schema = rv.get("schemaname")
+    return f"{schema}.{name}" if schema else name
+
+
+def table_key(name: str) -> str:
+    """Key for the schema model: ``public.x`` and ``x`` are the same table."""
+    if name.startswith("public."):
+        return name[7:]
+    return name
+
+
+def qualified(names: list[str]) -> str:
+    return ".".join(names)
+
+
+def location(node: Any) -> int | None:
+    """The byte offset a node carries, if any (looks one level down into a wrapper)."""
+    _, value = unwrap(node)
+    if isinstance(value, dict):
+        loc = value.get("location")
+        if isinstance(loc, int) and loc >= 0:
+            return loc
+    return None
+
+
+def walk(node: Any) -> Iterator[tuple[str, Node]]:
+    """Every typed node below `node` (depth first), as (type name, fields)."""
+    stack = [node]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        value = pop()
+        if isinstance(value, dict):
+            if len(value) == 1:
+                key = next(iter(value))
+                child = value[key]
+                if isinstance(child, dict) and key[:1].isupper():
+                    yield key, child
+                    push(child)
+                    continue
+            for child in value.values():
+                if isinstance(child, (dict, list)):
+                    push(child)
+        elif isinstance(value, list):
+            for child in reversed(value):
+                if isinstance(child, (dict, list)):
+                    push(child)
+
+
+def rangevars(node: Any) -> Iterator[Node]:
+    """RangeVar-like dicts anywhere below a node, wrapped or bare (relname key)."""
+    stack = [node]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if "relname" in value and "inh" in value or ("relname" in value and "relpersistence" in value):
+                yield value
+                continue
+            for child in value.values():
+                if isinstance(child, (dict, list)):
+                    stack.append(child)
+        elif isinstance(value, list):
+            stack.extend(c for c in value if isinstance(c, (dict, list)))
+
+
+def type_name(type_node: Node | None) -> str:
+    """A TypeName as SQL-ish text: ``varchar(255)``, ``int4``, ``text[]``, ``timestamptz(3)``."""
+    if not type_node:
+        return "?"
+    _, tn = unwrap(type_node)
+    names = strings(tn.get("names"))
+    if names and names[0] == "pg_catalog" and len(names) > 1:
+        names = names[1:]
+    base = ".".join(names) or "?"
+    mods = []
+    for mod in tn.get("typmods") or ():
+        _, value = unwrap(mod)
+        if isinstance(value, dict):
+            const = value.get("ival") or value.get("sval") or value.get("fval")
+            if isinstance(const, dict):
+                const = const.get("ival", const.get("sval", const.get("fval", 0)))
+            if const is None and "val" in value:
+                const = value["val"]
+            mods.append(str(const if const is not None else 0))
+    text = base + (f"({','.join(mods)})" if mods else "")
+    if tn.get("arrayBounds"):
+        text += "[]" * len(tn["arrayBounds"])
+    return text
+
+
+def const_value(node: Any) -> Any:
+    """The Python value of an A_Const node (None if not a constant)."""
+    kind, value = unwrap(node)
+    if kind != "A_Const" or not isinstance(value, dict):
+        return None
+    if value.get("isnull"):
+        return None
+    for key in ("sval", "ival", "fval", "boolval", "bsval"):
+        if key in value:
+            inner_value = value[key]
+            if isinstance(inner_value, dict):
+                return next(iter(inner_value.values()), 0 if key == "ival" else "")
+            return inner_value
+    if "ival" not in value and len(value) <= 1:  # {"ival": {}} means 0
+        return 0
+    return None
+
+
+def def_elems(items: list | None) -> dict[str, Any]:
+    """A list of DefElem nodes → {name: arg node}."""
+    out: dict[str, Any] = {}
+    for item in items or ():
+        kind, value = unwrap(item)
+        if kind == "DefElem":
+            out[value.get("defname", "")] = value.get("arg")
+    return out

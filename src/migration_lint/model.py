@@ -1,0 +1,156 @@
+"""Plain data passed between the stages: files, statements, findings, risk."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, value: str) -> "Severity":
+        try:
+            return cls(value.lower())
+        except ValueError:
+            raise ValueError(f"unknown severity {value!r} (expected one of: info, warning, error)") from None
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+class Risk(str, enum.Enum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+    @property
+    def rank(self) -> int:
+        return _RISK_RANK[self]
+
+    @staticmethod
+    def max(*risks: "Risk") -> "Risk":
+        best = Risk.LOW
+        for risk in risks:
+            if risk.rank > best.rank:
+                best = risk
+        return best
+
+
+_RISK_RANK = {Risk.LOW: 0, Risk.MEDIUM: 1, Risk.HIGH: 2}
+
+
+@dataclass
+class MigrationFile:
+    """One migration as found on disk (or read from stdin)."""
+
+    path: Path | None
+    display: str
+    framework: str = "plain"
+    name: str | None = None
+    version: str | None = None
+    group: Path | None = None
+    text: str | None = None  # content already read (stdin, tests)
+    dbmate_no_transaction: bool = False
+    direction: str = "up"
+
+
+@dataclass
+class Comment:
+    start: int  # character offset of the comment's first character
+    end: int  # character offset just past the comment
+    text: str  # the comment body without its -- or /* */ markers, stripped
+    line: int
+    end_line: int
+    column: int
+
+
+@dataclass
+class Statement:
+    """One top-level SQL statement with its parse tree (pglast JSON form)."""
+
+    index: int
+    node_type: str
+    node: dict[str, Any]
+    start: int  # character offset of the first token
+    end: int  # character offset just past the last token (before ';')
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    sql: str
+    kind: str = ""
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: Severity
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    help: str = ""
+    url: str = ""
+    statement: int | None = None  # index of the statement it is about
+    risk: Risk | None = None  # the risk this finding implies for its statement
+    suppressed: bool = False
+
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.line, self.column, self.rule)
+
+
+@dataclass
+class Lock:
+    relation: str
+    mode: str
+
+
+@dataclass
+class StatementReport:
+    statement: Statement
+    locks: list[Lock]
+    blocks: list[str]
+    rewrites: bool
+    scans: bool
+    risk: Risk
+    risk_reason: str = ""
+    known: bool = True
+    in_transaction: bool = False
+    estimate: dict[str, Any] | None = None
+
+
+@dataclass
+class FileReport:
+    file: MigrationFile
+    statements: list[StatementReport] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    risk: Risk = Risk.LOW
+    risk_reason: str = ""
+    error: str | None = None  # the file could not be read, decoded or parsed
+
+
+@dataclass
+class RunReport:
+    files: list[FileReport]
+
+    @property
+    def risk(self) -> Risk:
+        return Risk.max(*(f.risk for f in self.files)) if self.files else Risk.LOW
+
+    def counts(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for report in self.files:
+            for finding in report.findings:
+                counts[finding.severity.value] += 1
+        return counts

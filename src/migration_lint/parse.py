@@ -1,0 +1,284 @@
+"""Parse a migration's text into statements and comments with pglast.
+
+The parse tree is pglast's JSON form (``parse_sql_json``) read with orjson:
+plain dicts and lists, several times cheaper to build than pglast's node
+objects. A node is a one-key dict ``{"IndexStmt": {...}}`` where the field's
+type is generic, and a bare dict where the field has a fixed type (e.g.
+``IndexStmt.relation`` is a bare RangeVar). Fields with default values (false,
+0, empty) are omitted, so rules read them with ``.get``.
+
+Comments are not part of the tree. Between two top-level statements there can
+only be white space, semicolons and comments, so the gaps are scanned with a
+tiny exact lexer; comments inside a statement are read with pglast's scanner
+only when the statement mentions a directive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .model import Comment, Statement
+from .source import Source
+
+try:  # orjson is a declared dependency; the fallback keeps a broken install usable
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    from json import loads as _loads
+
+
+@dataclass
+class ParseFailure:
+    message: str
+    line: int
+    column: int
+    hint: str = ""
+
+
+@dataclass
+class Parsed:
+    source: Source
+    statements: list[Statement] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    failure: ParseFailure | None = None
+
+
+_TEMPLATE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\{\{.*?\}\}", re.S), "Go/Jinja template tags {{ ... }}"),
+    (re.compile(r"\$\{[A-Za-z_][\w.:-]*\}"), "Flyway-style placeholders ${...}"),
+    (re.compile(r"(?<![:\w]):['\"]?[A-Za-z_]\w*['\"]?(?=[\s,;)])"), "psql variables :name / :'name'"),
+    (re.compile(r"(?m)^\s*\\[a-zA-Z!]"), "psql meta-commands (\\connect, \\set, \\i, ...)"),
+)
+
+
+def looks_templated(text: str, near: int | None = None) -> str | None:
+    """Describe the template syntax the text seems to use, if any.
+
+    With `near`, only look at the line of the error and the lines around it,
+    so that a template tag far away from the error does not mislead.
+    """
+    sample = text
+    if near is not None:
+        start = text.rfind("\n", 0, max(0, near - 200))
+        sample = text[max(0, start) : near + 200]
+    for pattern, description in _TEMPLATE_PATTERNS:
+        if pattern.search(sample):
+            return description
+    return None
+
+
+# Words that make up a statement's kind (its leading keywords).
+_KIND_WORDS = frozenset(
+    """CREATE ALTER DROP OR REPLACE UNIQUE TEMP TEMPORARY UNLOGGED GLOBAL LOCAL MATERIALIZED
+    RECURSIVE FOREIGN DATA DEFAULT EVENT TEXT SEARCH ACCESS LARGE SECURITY PROCEDURAL TRUSTED
+    COMMENT ON REFRESH START RELEASE PREPARE SET RESET""".split()
+)
+_OBJECT_WORDS = frozenset(
+    """TABLE INDEX VIEW TYPE SEQUENCE FUNCTION PROCEDURE TRIGGER EXTENSION SCHEMA POLICY ROLE
+    USER GROUP DOMAIN DATABASE COLUMN CONSTRAINT RULE AGGREGATE OPERATOR COLLATION PUBLICATION
+    SUBSCRIPTION SERVER WRAPPER STATISTICS CONFIGURATION DICTIONARY PARSER TEMPLATE CAST
+    CONVERSION LANGUAGE TABLESPACE PRIVILEGES METHOD OBJECT LABEL MAPPING ROUTINE TRANSFORM
+    FAMILY CLASS TRANSACTION SAVEPOINT""".split()
+)
+_WORD = re.compile(r"[A-Za-z_]+")
+
+
+def statement_kind(sql: str) -> str:
+    """The statement's leading keywords, e.g. ``CREATE UNIQUE INDEX``, ``SET``, ``BEGIN``."""
+    words: list[str] = []
+    for match in _WORD.finditer(sql, 0, 120):
+        word = match.group().upper()
+        if not words:
+            words.append(word)
+            if word not in ("CREATE", "ALTER", "DROP", "COMMENT", "REFRESH", "START", "SECURITY", "REINDEX", "PREPARE"):
+                break
+            continue
+        if word in _OBJECT_WORDS:
+            words.append(word)
+            break
+        if word in _KIND_WORDS:
+            words.append(word)
+            continue
+        break
+    return " ".join(words) if words else "UNKNOWN"
+
+
+def _gap_comments(source: Source, start: int, end: int, out: list[Comment]) -> None:
+    """Append the comments found in text[start:end], which holds no SQL tokens."""
+    text = source.text
+    i = start
+    while i < end:
+        ch = text[i]
+        if ch == "-" and text.startswith("--", i):
+            j = i + 2
+            while j < end and text[j] not in "\r\n":
+                j += 1
+            _add_comment(source, i, j, text[i + 2 : j], out)
+            i = j
+        elif ch == "/" and text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < end and depth:
+                if text.startswith("/*", j):
+                    depth += 1
+                    j += 2
+                elif text.startswith("*/", j):
+                    depth -= 1
+                    j += 2
+                else:
+                    j += 1
+            body_end = j - 2 if depth == 0 else j
+            _add_comment(source, i, j, text[i + 2 : body_end], out)
+            i = j
+        else:
+            i += 1
+
+
+def _add_comment(source: Source, start: int, end: int, body: str, out: list[Comment]) -> None:
+    begin = source.position(start)
+    out.append(
+        Comment(
+            start=start,
+            end=end,
+            text=body.strip(),
+            line=begin.line,
+            end_line=source.position(max(start, end - 1)).line,
+            column=begin.column,
+        )
+    )
+
+
+def _inner_comments(source: Source, stmt: Statement, out: list[Comment]) -> None:
+    """Comments inside a statement, read with pglast's scanner (character offsets)."""
+    from pglast.parser import scan  # local import: rarely needed
+
+    try:
+        tokens = scan(stmt.sql)
+    except Exception:  # the statement parsed, so this is not expected
+        return
+    for token in tokens:
+        if token.name == "SQL_COMMENT":
+            body = stmt.sql[token.start + 2 : token.end + 1]
+        elif token.name == "C_COMMENT":
+            body = stmt.sql[token.start + 2 : token.end - 1]
+        else:
+            continue
+        _add_comment(source, stmt.start + token.start, stmt.start + token.end + 1, body, out)
+
+
+def parse(text: str) -> Parsed:
+    """Parse SQL text. Never raises for bad SQL: the failure is in the result."""
+    from pglast import parser
+
+    source = Source(text)
+    parsed = Parsed(source=source)
+    text = source.text
+    if "\x00" in text:
+        offset = text.index("\x00")
+        pos = source.position(offset)
+        parsed.failure = ParseFailure(
+            "cannot be parsed: the file contains a NUL byte (binary data?)", pos.line, pos.column
+        )
+        return parsed
+    try:
+        raw = parser.parse_sql_json(text)
+    except parser.ParseError as exc:
+        message = str(exc.args[0]) if exc.args else "syntax error"
+        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        # pglast reports a character offset, sometimes 1-based; clamp it to the text
+        offset = max(0, min(offset, len(text)))
+        pos = source.position(offset)
+        hint = ""
+        templated = looks_templated(text, offset)
+        if templated:
+            message = f"cannot be parsed: looks templated ({templated}); {message}"
+            hint = (
+                "Render the template before linting, or configure `placeholders` so that "
+                "migration-lint substitutes values before parsing."
+            )
+        else:
+            message = f"cannot be parsed: {message}"
+        parsed.failure = ParseFailure(message, pos.line, pos.column, hint)
+        return parsed
+    except RecursionError:
+        parsed.failure = ParseFailure("cannot be parsed: statement nesting is too deep", 1, 1)
+        return parsed
+    except Exception as exc:  # pglast raises plain exceptions for a few internal limits
+        parsed.failure = ParseFailure(f"cannot be parsed: {exc}", 1, 1)
+        return parsed
+
+    try:
+        tree = _loads(raw)
+    except RecursionError:
+        parsed.failure = ParseFailure("cannot be parsed: statement nesting is too deep", 1, 1)
+        return parsed
+    except ValueError as exc:  # orjson refuses documents nested deeper than 1024 levels
+        parsed.failure = ParseFailure(f"cannot be parsed: statement nesting is too deep ({exc})", 1, 1)
+        return parsed
+
+    statements = parsed.statements
+    comments = parsed.comments
+    char_offset = source.char_offset
+    position = source.position
+    text_len = len(text)
+    previous_end = 0
+    for index, raw_stmt in enumerate(tree.get("stmts", ())):
+        stmt_node = raw_stmt.get("stmt")
+        if not stmt_node:
+            continue
+        node_type, node = next(iter(stmt_node.items()))
+        byte_start = raw_stmt.get("stmt_location", 0)
+        byte_len = raw_stmt.get("stmt_len", 0)
+        start = char_offset(byte_start)
+        end = char_offset(byte_start + byte_len) if byte_len else text_len
+        # stmt_location can point before leading white space and comments
+        # (older grammars, or the first statement): move to the first token
+        if start < previous_end:
+            start = previous_end
+        probe = start
+        while True:
+            while probe < end and text[probe] in " \t\r\n\f\v;":
+                probe += 1
+            if text.startswith("--", probe) or text.startswith("/*", probe):
+                gap_end = probe
+                if text.startswith("--", probe):
+                    while gap_end < end and text[gap_end] not in "\r\n":
+                        gap_end += 1
+                else:
+                    depth, gap_end = 1, probe + 2
+                    while gap_end < end and depth:
+                        if text.startswith("/*", gap_end):
+                            depth, gap_end = depth + 1, gap_end + 2
+                        elif text.startswith("*/", gap_end):
+                            depth, gap_end = depth - 1, gap_end + 2
+                        else:
+                            gap_end += 1
+                probe = gap_end
+                continue
+            break
+        _gap_comments(source, previous_end, probe, comments)
+        start = probe
+        while end > start and text[end - 1] in " \t\r\n\f\v":
+            end -= 1
+        sql = text[start:end]
+        begin = position(start)
+        finish = position(max(start, end - 1))
+        stmt = Statement(
+            index=len(statements),
+            node_type=node_type,
+            node=node,
+            start=start,
+            end=end,
+            line=begin.line,
+            column=begin.column,
+            end_line=finish.line,
+            end_column=finish.column + 1,
+            sql=sql,
+            kind=statement_kind(sql),
+        )
+        statements.append(stmt)
+        if "migration-lint" in sql:
+            _inner_comments(source, stmt, comments)
+        previous_end = end
+    _gap_comments(source, previous_end, text_len, comments)
+    comments.sort(key=lambda c: c.start)
+    return parsed

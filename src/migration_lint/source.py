@@ -1,0 +1,119 @@
+"""Source text of one migration and the mapping from offsets to line and column.
+
+pglast reports two kinds of offsets: the JSON parse tree and parse errors use
+byte offsets into the UTF-8 encoding, the scanner uses character offsets.
+`Source` converts both into 1-based (line, column) pairs, where the column
+counts characters. Line breaks are ``\\n``, ``\\r\\n`` and a lone ``\\r``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Decode migration bytes. Returns (text, error).
+
+    UTF-8 (with or without BOM) is the only encoding PostgreSQL tools agree on;
+    anything else is decoded with replacement characters so that the file can
+    still be reported on, and `error` describes the first bad byte.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", errors="replace")
+        return text, f"invalid UTF-8 byte 0x{data[exc.start]:02x} at byte offset {exc.start}"
+
+
+@dataclass
+class Source:
+    """The text of a migration with a line table.
+
+    `text` never contains a BOM. Offsets are character offsets unless the
+    method name says bytes.
+    """
+
+    text: str
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+    _ascii: bool = field(default=True, repr=False)
+    _byte_to_char: list[int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.text.startswith(BOM):
+            self.text = self.text[1:]
+        text = self.text
+        starts = [0]
+        if "\r" in text:
+            i, n = 0, len(text)
+            while i < n:
+                c = text[i]
+                if c == "\n":
+                    starts.append(i + 1)
+                elif c == "\r":
+                    if i + 1 < n and text[i + 1] == "\n":
+                        i += 1
+                    starts.append(i + 1)
+                i += 1
+        else:
+            find = text.find
+            i = find("\n")
+            while i != -1:
+                starts.append(i + 1)
+                i = find("\n", i + 1)
+        self._line_starts = starts
+        self._ascii = text.isascii()
+
+    # -- offsets -----------------------------------------------------------
+    def char_offset(self, byte_offset: int) -> int:
+        """Convert a UTF-8 byte offset into a character offset."""
+        if self._ascii or byte_offset <= 0:
+            return byte_offset
+        table = self._byte_to_char
+        if table is None:
+            table = []
+            append = table.append
+            for index, ch in enumerate(self.text):
+                code = ord(ch)
+                width = 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+                for _ in range(width):
+                    append(index)
+            append(len(self.text))
+            self._byte_to_char = table
+        if byte_offset >= len(table):
+            return len(self.text)
+        return table[byte_offset]
+
+    def position(self, offset: int) -> Position:
+        """1-based line and column of a character offset."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self._line_starts, offset)
+        return Position(line, offset - self._line_starts[line - 1] + 1)
+
+    def position_of_byte(self, byte_offset: int) -> Position:
+        return self.position(self.char_offset(byte_offset))
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line without its line break."""
+        if line < 1 or line > len(self._line_starts):
+            return ""
+        start = self._line_starts[line - 1]
+        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+    def line_start(self, line: int) -> int:
+        return self._line_starts[max(1, min(line, len(self._line_starts))) - 1]
