@@ -155,3 +155,30 @@ def def_elems(items: list | None) -> dict[str, Any]:
         if kind == "DefElem":
             out[value.get("defname", "")] = value.get("arg")
     return out
+
+
+_PLAIN_IDENT = __import__("re").compile(r"^[a-z_][a-z0-9_$]*$")
+_RESERVED = frozenset(
+    """all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate
+    collation column concurrently constraint create cross current_catalog current_date current_role current_schema
+    current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for
+    foreign freeze from full grant group having ilike in initially inner intersect into is isnull join lateral
+    leading left like limit localtime localtimestamp natural not notnull null offset on only or order outer overlaps
+    placing primary references returning right select session_user similar some symmetric system_user table
+    tablesample then to trailing true union unique user using variadic verbose when where window with""".split()
+)
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier the way PostgreSQL needs it (``User`` → ``"User"``, ``users`` → ``users``)."""
+    if _PLAIN_IDENT.match(name) and name not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_qualified(name: str) -> str:
+    """Quote a possibly schema-qualified relation name as the model spells it (``public.User``)."""
+    if "." in name:
+        schema, _, rel = name.partition(".")
+        return f"{quote_ident(schema)}.{quote_ident(rel)}"
+    return quote_ident(name)

@@ -1,0 +1,352 @@
+"""The lint pipeline: files → statements → facts → rules → findings → risk.
+
+`Linter.run(files)` lints migrations in order. Migrations of one directory
+share one schema model that is replayed statement by statement, so every
+migration is judged knowing what the earlier ones created; earlier
+migrations of the directory that are not being linted are replayed first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from . import ast
+from .config import Config, effective_severity, rule_options
+from .context import Context, Timeouts, Transaction, _non_transactional, implicit_transaction
+from .directives import Directives, collect
+from .locks import Model, Settings
+from .model import FileReport, Finding, MigrationFile, Risk, RunReport, Severity, StatementReport
+from .parse import Parsed, parse
+from .risk import file_risk, statement_risk
+from .rule import Rule
+from .schema import Schema
+from .source import decode
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Loaded:
+    parsed: Parsed | None
+    error: Finding | None = None
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    by_target: dict[str, list[Rule]] = field(default_factory=dict)
+    migration_rules: list[Rule] = field(default_factory=list)
+    severities: dict[str, Severity] = field(default_factory=dict)
+    known_ids: set[str] = field(default_factory=set)
+
+
+def build_ruleset(config: Config, registry: dict[str, type[Rule]]) -> RuleSet:
+    selected = config.select
+    chosen: list[Rule] = []
+    for rule_id, cls in registry.items():
+        if selected is not None and "ALL" not in selected and rule_id not in selected:
+            continue
+        if selected is None and not cls.enabled_by_default:
+            continue
+        if rule_id in config.ignore:
+            continue
+        chosen.append(cls(rule_options(config, cls)))
+    ruleset = RuleSet(chosen, known_ids=set(registry))
+    for rule in chosen:
+        ruleset.severities[rule.id] = effective_severity(config, rule)
+        for target in rule.targets:
+            if target == "Migration":
+                ruleset.migration_rules.append(rule)
+            else:
+                ruleset.by_target.setdefault(target, []).append(rule)
+    return ruleset
+
+
+def _apply_placeholders(text: str, placeholders: dict[str, str]) -> str:
+    for key, value in placeholders.items():
+        text = text.replace(key if any(ch in key for ch in "${}:") else "${" + key + "}", value)
+    return text
+
+
+class Linter:
+    def __init__(self, config: Config, registry: dict[str, type[Rule]]) -> None:
+        self.config = config
+        self.registry = registry
+        self.ruleset = build_ruleset(config, registry)
+        self.docs_base = config.docs_url
+
+    # -- loading -----------------------------------------------------------
+    def load(self, file: MigrationFile) -> Loaded:
+        text = file.text
+        if text is None:
+            try:
+                size = file.path.stat().st_size if file.path else 0
+                if size > MAX_FILE_BYTES:
+                    return Loaded(None, self._meta("parse-error", f"file is too large to lint ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})"))
+                data = file.path.read_bytes() if file.path else b""
+            except OSError as exc:
+                return Loaded(None, self._meta("parse-error", f"cannot read file: {exc.strerror or exc}"))
+            text, decode_error = decode(data)
+            if decode_error:
+                from .source import Source
+
+                src = Source(text)
+                offset = text.find("\ufffd")
+                pos = src.position(max(0, offset))
+                return Loaded(None, self._meta("parse-error", f"cannot be decoded as UTF-8: {decode_error}", pos.line, pos.column,
+                                               help="Save the file as UTF-8; PostgreSQL migration tools read migrations as UTF-8."))
+        if self.config.placeholders:
+            text = _apply_placeholders(text, self.config.placeholders)
+        if file.framework == "dbmate":
+            text = _dbmate_up_section(text)
+        parsed = parse(text)
+        if parsed.failure is not None:
+            failure = parsed.failure
+            return Loaded(parsed, self._meta("parse-error", failure.message, failure.line, failure.column, help=failure.hint))
+        return Loaded(parsed)
+
+    def _meta(self, rule_id: str, message: str, line: int = 1, column: int = 1, help: str = "") -> Finding:
+        rule = self.registry.get(rule_id)
+        severity = self.ruleset.severities.get(rule_id, rule.severity if rule else Severity.ERROR)
+        return Finding(rule_id, severity, line, column, line, column + 1, message, help,
+                       self._url(rule_id), None, rule.risk if rule else None)
+
+    def _url(self, rule_id: str) -> str:
+        rule = self.registry.get(rule_id)
+        if rule is None:
+            return ""
+        if self.docs_base:
+            return self.docs_base.rstrip("/") + f"/{rule_id}.md"
+        return rule.url()
+
+    # -- running -----------------------------------------------------------
+    def run(self, files: list[MigrationFile], *, history: bool = True) -> RunReport:
+        schemas: dict[Path | None, Schema] = {}
+        reports: list[FileReport] = []
+        linted = {f.path.resolve() for f in files if f.path is not None}
+        for file in files:
+            key = file.group.resolve() if file.group is not None else None
+            schema = schemas.get(key)
+            if schema is None:
+                schema = schemas[key] = Schema()
+                if history and file.group is not None and file.path is not None:
+                    self._replay_history(file, schema, linted)
+            reports.append(self.lint_file(file, schema))
+        return RunReport(reports)
+
+    def _replay_history(self, first: MigrationFile, schema: Schema, linted: set[Path]) -> None:
+        """Replay the migrations of the directory that come before `first` and are not linted."""
+        from .discover import _sort_key, discover
+
+        found = discover([str(first.group)], framework=None)
+        for other in sorted(found.files, key=_sort_key):
+            if other.path is None or _sort_key(other) >= _sort_key(first):
+                break
+            if other.path.resolve() in linted or other.direction != "up":
+                continue
+            loaded = self.load(other)
+            if loaded.parsed is None or loaded.error is not None:
+                continue
+            for stmt in loaded.parsed.statements:
+                schema.apply(stmt.node_type, stmt.node, other.display)
+
+    def lint_file(self, file: MigrationFile, schema: Schema | None = None) -> FileReport:
+        schema = schema if schema is not None else Schema()
+        report = FileReport(file=file)
+        loaded = self.load(file)
+        if loaded.error is not None:
+            report.findings.append(loaded.error)
+            report.error = loaded.error.message
+            report.risk, report.risk_reason = Risk.HIGH, "the file cannot be analysed: " + loaded.error.message
+            return report
+        parsed = loaded.parsed
+        assert parsed is not None
+        statements = parsed.statements
+        directives = collect(parsed.comments, statements)
+        ctx = Context(file, parsed.source, statements, self.config, schema, directives)
+        self._facts(ctx)
+
+        severities = self.ruleset.severities
+        by_target = self.ruleset.by_target
+        findings: list[Finding] = []
+        migration = file.display
+        model = Model(Settings(pg_version=self.config.pg_version), schema)
+        for stmt in statements:
+            ctx.index = stmt.index
+            # the lock model sees the schema as it stands before the statement
+            ctx.effects.append(model.effect(stmt.node_type, stmt.node))
+            rules = by_target.get(stmt.node_type)
+            if rules:
+                self._dispatch(rules, stmt.node, ctx, findings, severities)
+            if len(by_target) > (1 if rules else 0):
+                for node_type, node in ast.walk(stmt.node):
+                    nested = by_target.get(node_type)
+                    if nested:
+                        self._dispatch(nested, node, ctx, findings, severities)
+            schema.apply(stmt.node_type, stmt.node, migration)
+        ctx.index = 0
+        for rule in self.ruleset.migration_rules:
+            ctx._rule, ctx._severity, ctx._url = rule, severities[rule.id], self._url(rule.id)
+            try:
+                findings.extend(rule.check_migration(ctx))
+            except Exception as exc:  # a broken rule must not hide the other findings
+                findings.append(self._meta("parse-error", f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}"))
+
+        findings.extend(self._apply_suppressions(directives, findings))
+        report.findings = sorted((f for f in findings if not f.suppressed), key=Finding.sort_key)
+
+        per_statement: dict[int, list[Finding]] = {}
+        for finding in findings:
+            if finding.statement is not None:
+                per_statement.setdefault(finding.statement, []).append(finding)
+        risks = []
+        for stmt in statements:
+            effect = ctx.effects[stmt.index]
+            targets = [t for t in effect.targets]
+            on_new = bool(targets) and all(ctx.created_here[stmt.index].__contains__(t) or t in ctx.new_tables for t in targets)
+            risk, reason = statement_risk(stmt, effect, per_statement.get(stmt.index, []), on_new)
+            risks.append((risk, reason))
+            report.statements.append(
+                StatementReport(
+                    statement=stmt,
+                    locks=[_lock(l) for l in effect.locks],
+                    blocks=effect.blocked(),
+                    rewrites=effect.rewrites,
+                    scans=effect.scans,
+                    risk=risk,
+                    risk_reason=reason,
+                    known=effect.known,
+                    in_transaction=ctx.transactions[stmt.index].active,
+                )
+            )
+        report.risk, report.risk_reason = file_risk(risks, report.findings)
+        return report
+
+    def _dispatch(self, rules: list[Rule], node: dict, ctx: Context, out: list[Finding], severities: dict[str, Severity]) -> None:
+        for rule in rules:
+            ctx._rule, ctx._severity, ctx._url = rule, severities[rule.id], self._url(rule.id)
+            try:
+                out.extend(rule.check(node, ctx))
+            except Exception as exc:  # a broken rule must not hide the other findings
+                out.append(ctx.finding(ctx.statement, f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}"))
+
+    # -- facts -------------------------------------------------------------
+    def _facts(self, ctx: Context) -> None:
+        statements = ctx.statements
+        implicit = implicit_transaction(ctx.file, statements, self.config)
+        created: set[str] = set()
+        depth = 0
+        timeouts = Timeouts()
+        for stmt in statements:
+            node_type, node = stmt.node_type, stmt.node
+            ctx.created_here.append(frozenset(created))
+            ctx.timeouts.append(Timeouts(timeouts.lock_timeout, timeouts.statement_timeout))
+            if node_type == "TransactionStmt":
+                kind = node.get("kind", "")
+                if kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
+                    ctx.transactions.append(Transaction(True, True, "inside BEGIN … COMMIT"))
+                    depth += 1
+                elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"):
+                    ctx.transactions.append(Transaction(depth > 0 or bool(implicit), depth > 0, "inside BEGIN … COMMIT" if depth else implicit))
+                    depth = max(0, depth - 1)
+                else:
+                    ctx.transactions.append(Transaction(depth > 0 or bool(implicit), depth > 0, "inside BEGIN … COMMIT" if depth else implicit))
+            elif depth > 0:
+                ctx.transactions.append(Transaction(True, True, "inside BEGIN … COMMIT"))
+            elif implicit:
+                ctx.transactions.append(Transaction(True, False, implicit))
+            else:
+                ctx.transactions.append(Transaction(False, False, ""))
+            if node_type == "CreateStmt" or node_type == "CreateTableAsStmt":
+                rel = node.get("relation") or (node.get("into") or {}).get("rel")
+                if rel:
+                    created.add(ast.table_key(ast.relation_name(rel)))
+            elif node_type == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE":
+                old = ast.table_key(ast.relation_name(node.get("relation")))
+                if old in created:
+                    created.discard(old)
+                    created.add(node.get("newname", ""))
+            elif node_type == "VariableSetStmt":
+                name = (node.get("name") or "").lower()
+                if name == "lock_timeout":
+                    timeouts.lock_timeout = node.get("kind") != "VAR_RESET" and not _is_zero(node)
+                elif name == "statement_timeout":
+                    timeouts.statement_timeout = node.get("kind") != "VAR_RESET" and not _is_zero(node)
+
+    def _apply_suppressions(self, directives: Directives, findings: list[Finding]) -> list[Finding]:
+        """Mark suppressed findings; return findings about the suppressions themselves."""
+        extra: list[Finding] = []
+        known = self.ruleset.known_ids
+        for suppression in directives.suppressions:
+            for rule_id in suppression.rules:
+                if rule_id not in known:
+                    extra.append(self._suppression_finding(suppression, f"suppression names unknown rule `{rule_id}`"))
+                    continue
+                for finding in findings:
+                    if finding.rule != rule_id or finding.rule == "invalid-suppression":
+                        continue
+                    if suppression.file_level or finding.statement == suppression.statement:
+                        if suppression.reason:
+                            finding.suppressed = True
+                        suppression.used = True
+            if not suppression.rules:
+                extra.append(self._suppression_finding(suppression, "suppression names no rule"))
+            elif not suppression.reason:
+                extra.append(self._suppression_finding(
+                    suppression, "suppression without a reason does not count: add `-- <why this is safe>`"))
+            elif not suppression.used and all(r in known for r in suppression.rules):
+                where = "in this file" if suppression.file_level else "on this statement"
+                extra.append(self._suppression_finding(
+                    suppression, f"suppression of {', '.join(suppression.rules)} suppresses nothing {where}"))
+        for line, column, message in directives.malformed:
+            finding = self._meta("invalid-suppression", message, line, column)
+            extra.append(finding)
+        return extra
+
+    def _suppression_finding(self, suppression, message: str) -> Finding:
+        finding = self._meta("invalid-suppression", message, suppression.line, suppression.column)
+        finding.end_column = max(finding.end_column, suppression.end_column)
+        return finding
+
+
+def _is_zero(node: dict) -> bool:
+    for arg in node.get("args") or ():
+        value = ast.const_value(arg)
+        if value in (0, "0", "0s", "0ms"):
+            return True
+    return False
+
+
+def _lock(relation_lock) -> "Lock":
+    from .model import Lock
+
+    return Lock(relation_lock.relation, relation_lock.mode)
+
+
+def _dbmate_up_section(text: str) -> str:
+    """Only the `-- migrate:up` part of a dbmate file; the rest is blanked (positions are kept)."""
+    import re
+
+    match = re.search(r"^--\s*migrate:down\b", text, re.M)
+    if not match:
+        return text
+    tail = text[match.start():]
+    return text[: match.start()] + re.sub(r"[^\r\n]", " ", tail)
+
+
+def lint_text(text: str, config: Config | None = None, *, name: str = "<sql>", framework: str = "plain",
+              migration: str | None = None, registry: dict[str, type[Rule]] | None = None) -> FileReport:
+    """Lint SQL text (used by tests and `-` for stdin)."""
+    from .registry import all_rules
+
+    config = config or Config()
+    linter = Linter(config, registry or all_rules())
+    file = MigrationFile(None, name, framework, migration, None, None, text=text)
+    return linter.lint_file(file)
+
+
+def iter_findings(reports: Iterable[FileReport]) -> Iterable[Finding]:
+    for report in reports:
+        yield from report.findings
