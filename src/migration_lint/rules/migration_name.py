@@ -57,13 +57,13 @@ class MigrationName(Rule):
 
     ## Example
     ```sql
-    -- migration: update_schema
+    -- prisma/migrations/20261120093000_update_schema/migration.sql
     ALTER TABLE client_kpi ADD COLUMN company_size integer;
     ```
 
     ## Use instead
     ```sql
-    -- migration: add_company_size_to_client_kpi
+    -- prisma/migrations/20261120093000_add_company_size_to_client_kpi/migration.sql
     ALTER TABLE client_kpi ADD COLUMN company_size integer;
     ```
 

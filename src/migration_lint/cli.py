@@ -1,0 +1,278 @@
+"""Command line: arguments and exit codes, nothing else.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
+2 usage, configuration or plugin error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("check", "rules", "explain", "docs")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="configuration file (default: nearest migration-lint.toml or pyproject.toml)")
+    parser.add_argument("--no-config", action="store_true", help="ignore configuration files")
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migration-lint",
+        description="Lint PostgreSQL migrations: lock impact, risk and safe alternatives.",
+        epilog="Other commands: `migration-lint rules`, `migration-lint explain RULE-ID`. "
+        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or configuration error.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="migration files, directories (recursive) or globs; - for stdin")
+    parser.add_argument("--format", "-f", choices=("text", "json", "github", "sarif"), default=None, help="output format (default: text)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"), help="lowest severity that makes the exit code 1 (default: error)")
+    parser.add_argument("--select", metavar="IDS", help="comma-separated rule ids to run (ALL for every rule)")
+    parser.add_argument("--ignore", metavar="IDS", help="comma-separated rule ids to skip")
+    parser.add_argument("--pg-version", metavar="N", help="PostgreSQL major version the migrations run on (default 15)")
+    parser.add_argument("--framework", choices=("auto", "prisma", "drizzle", "flyway", "golang-migrate", "dbmate", "supabase", "diesel", "plain"), help="migration tool (default: detected from the layout)")
+    parser.add_argument("--prisma-version", metavar="V", help="Prisma version (before 7.4 a migration.sql runs as one transaction)")
+    parser.add_argument("--include-down", action="store_true", default=None, help="also lint down migrations found in directories")
+    parser.add_argument("--stdin-filename", metavar="NAME", help="the name to report for SQL read from stdin (-)")
+    parser.add_argument("--no-history", action="store_true", help="do not replay earlier migrations of the directory")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, honours NO_COLOR)")
+    parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
+    _common(parser)
+    return parser
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _load_config(args: argparse.Namespace):
+    from .config import Config, load_config
+
+    if args.no_config:
+        return Config()
+    return load_config(Path(args.config) if args.config else None, search=not args.config)
+
+
+def _registry():
+    from .registry import all_rules
+
+    return all_rules()
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(f"migration-lint: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            command, rest = argv[0], argv[1:]
+            if command == "rules":
+                return cmd_rules(rest)
+            if command == "explain":
+                return cmd_explain(rest)
+            if command == "docs":
+                return cmd_docs(rest)
+            return cmd_check(rest)
+        return cmd_check(argv)
+    except UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+
+
+def cmd_check(argv: list[str]) -> int:
+    from .config import ConfigError, check_rule_ids, parse_pg_version
+    from .registry import RegistryError
+
+    args = _check_parser().parse_args(argv)
+    if not args.paths:
+        raise UsageError("no path given: try `migration-lint prisma/migrations/` (or - for stdin); see --help")
+    try:
+        config = _load_config(args)
+        registry = _registry()
+        if args.select:
+            config.select = _split(args.select)
+        if args.ignore:
+            config.ignore = list(config.ignore) + _split(args.ignore)
+        if args.fail_on:
+            config.fail_on = args.fail_on
+        if args.pg_version:
+            try:
+                config.pg_version = parse_pg_version(args.pg_version)
+            except ValueError as exc:
+                raise UsageError(f"--pg-version: {exc}") from None
+        if args.framework:
+            config.framework = args.framework
+        if args.prisma_version:
+            config.prisma_version = args.prisma_version
+        if args.include_down:
+            config.include_down = True
+        check_rule_ids(config, set(registry))
+        from .engine import Linter
+
+        linter = Linter(config, registry)
+    except (ConfigError, RegistryError) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+
+    from .discover import classify, discover
+    from .model import Finding, FileReport, MigrationFile, Risk, RunReport, Severity
+
+    files: list[MigrationFile] = []
+    problems: list[tuple[str, str]] = []
+    paths = [p for p in args.paths if p != "-"]
+    if paths:
+        found = discover(paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
+        files.extend(found.files)
+        problems.extend(found.problems)
+    if "-" in args.paths:
+        data = sys.stdin.buffer.read()
+        from .source import decode
+
+        text, _ = decode(data)
+        name = args.stdin_filename or "<stdin>"
+        item = classify(Path(name), head=text[:65536]) if args.stdin_filename else MigrationFile(None, name)
+        item.path = None
+        item.display = name
+        item.text = text
+        if config.framework != "auto":
+            item.framework = config.framework
+        files.append(item)
+
+    run = linter.run(files, history=not args.no_history)
+    for path, message in problems:
+        bad = FileReport(file=MigrationFile(None, path), risk=Risk.HIGH, risk_reason=message, error=message)
+        rule = registry.get("parse-error")
+        bad.findings.append(Finding("parse-error", Severity.ERROR, 1, 1, 1, 2, message, "", rule.url() if rule else ""))
+        run.files.append(bad)
+    if not run.files:
+        _err("no migration files found")
+
+    fmt = args.format or "text"
+    color = args.color == "always" or (
+        args.color == "auto" and fmt == "text" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
+    from .report import render
+
+    output = render(fmt, run, color=color, registry=registry)
+    if args.output:
+        try:
+            Path(args.output).write_text(output, encoding="utf-8")
+        except OSError as exc:
+            _err(f"cannot write {args.output}: {exc.strerror}")
+            return EXIT_USAGE
+    else:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    return exit_code(run, config.fail_on)
+
+
+def exit_code(run, fail_on: str) -> int:
+    if fail_on == "never":
+        return EXIT_OK
+    from .model import Severity
+
+    threshold = Severity(fail_on).rank
+    for report in run.files:
+        for finding in report.findings:
+            if finding.severity.rank >= threshold:
+                return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_rules(argv: list[str]) -> int:
+    from .registry import RegistryError
+
+    parser = argparse.ArgumentParser(prog="migration-lint rules", description="List every rule.")
+    parser.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    args = parser.parse_args(argv)
+    try:
+        registry = _registry()
+    except RegistryError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    if args.format == "json":
+        import orjson
+
+        data = [
+            {"id": r.id, "severity": r.severity.value, "summary": r.summary, "lock": r.lock,
+             "enabled_by_default": r.enabled_by_default, "url": r.url()}
+            for r in sorted(registry.values(), key=lambda r: r.id)
+        ]
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    width = max(len(r.id) for r in registry.values())
+    for rule in sorted(registry.values(), key=lambda r: r.id):
+        off = "" if rule.enabled_by_default else " (off by default)"
+        sys.stdout.write(f"{rule.id:<{width}}  {rule.severity.value:<7}  {rule.summary}{off}\n")
+    return EXIT_OK
+
+
+def cmd_explain(argv: list[str]) -> int:
+    from .registry import RegistryError
+
+    parser = argparse.ArgumentParser(prog="migration-lint explain", description="Print a rule's documentation.")
+    parser.add_argument("rule", metavar="RULE-ID")
+    args = parser.parse_args(argv)
+    try:
+        registry = _registry()
+    except RegistryError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    rule = registry.get(args.rule)
+    if rule is None:
+        import difflib
+
+        close = difflib.get_close_matches(args.rule, list(registry), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UsageError(f"unknown rule `{args.rule}`{hint}; see `migration-lint rules`")
+    from .docs import rule_markdown
+
+    sys.stdout.write(rule_markdown(rule))
+    return EXIT_OK
+
+
+def cmd_docs(argv: list[str]) -> int:
+    from .registry import RegistryError
+
+    parser = argparse.ArgumentParser(prog="migration-lint docs", description="Generate the rule reference (rules/ folder).")
+    parser.add_argument("--output", "-o", default="rules", metavar="DIR")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the folder is not up to date")
+    args = parser.parse_args(argv)
+    try:
+        registry = _registry()
+    except RegistryError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    from .docs import write_docs
+
+    stale = write_docs(registry, Path(args.output), check=args.check)
+    if args.check and stale:
+        _err(f"{args.output}/ is out of date ({', '.join(stale)}): run `migration-lint docs --output {args.output}`")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""GitHub Actions workflow commands (::error file=…,line=…::message)."""
+
+from __future__ import annotations
+
+from ..model import RunReport, Severity
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(run: RunReport) -> str:
+    lines = []
+    for report in run.files:
+        path = report.file.display.replace("\\", "/")
+        for finding in report.findings:
+            props = (
+                f"file={escape_property(path)},line={finding.line},col={finding.column},"
+                f"endLine={finding.end_line},endColumn={finding.end_column},"
+                f"title={escape_property('migration-lint ' + finding.rule)}"
+            )
+            body = finding.message + (f"\n\n{finding.help}" if finding.help else "") + (f"\n{finding.url}" if finding.url else "")
+            lines.append(f"::{_LEVEL[finding.severity]} {props}::{escape_data(body)}")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,66 @@
+"""SARIF 2.1.0, ready for github/codeql-action/upload-sarif."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..model import RunReport, Severity
+from .sanitize import utf8
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
+    used = sorted({f.rule for r in run.files for f in r.findings} | set(registry))
+    rules = []
+    index = {}
+    for rule_id in used:
+        rule = registry.get(rule_id)
+        index[rule_id] = len(rules)
+        entry: dict[str, Any] = {"id": rule_id, "name": "".join(p.title() for p in rule_id.split("-"))}
+        if rule is not None:
+            sections = rule.doc_sections()
+            entry.update(
+                shortDescription={"text": rule.summary},
+                fullDescription={"text": sections.get("Why is this bad?", rule.summary)},
+                helpUri=rule.url(),
+                help={"text": sections.get("Use instead", ""), "markdown": sections.get("Use instead", "")},
+                defaultConfiguration={"level": _LEVEL[rule.severity]},
+            )
+        rules.append(entry)
+    results = []
+    for report in run.files:
+        uri = report.file.display.replace("\\", "/")
+        for finding in report.findings:
+            text = finding.message + (f"\n{finding.help}" if finding.help else "")
+            results.append({
+                "ruleId": finding.rule,
+                "ruleIndex": index.get(finding.rule, 0),
+                "level": _LEVEL[finding.severity],
+                "message": {"text": utf8(text)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": utf8(uri)},
+                        "region": {"startLine": finding.line, "startColumn": finding.column,
+                                   "endLine": finding.end_line, "endColumn": finding.end_column},
+                    }
+                }],
+            })
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "migration-lint", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": "https://github.com/pg-migration-lint/pg-migration-lint", "rules": rules}},
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }],
+    }
+
+
+def render(run: RunReport, registry: dict) -> str:
+    import orjson
+
+    return orjson.dumps(report_dict(run, registry), option=orjson.OPT_INDENT_2).decode() + "\n"

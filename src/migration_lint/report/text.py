@@ -1,0 +1,48 @@
+"""The terminal report: ``path:line:col severity rule-id message`` then the help."""
+
+from __future__ import annotations
+
+from ..model import Risk, RunReport, Severity
+from .sanitize import one_line, terminal
+
+_COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36",
+           Risk.HIGH: "31", Risk.MEDIUM: "33", Risk.LOW: "32"}
+
+
+def _paint(text: str, key, color: bool) -> str:
+    return f"\x1b[{_COLORS[key]}m{text}\x1b[0m" if color else text
+
+
+def render(run: RunReport, *, color: bool = False, show_statements: bool = True) -> str:
+    out: list[str] = []
+    for report in run.files:
+        path = terminal(report.file.display)
+        for finding in report.findings:
+            severity = _paint(finding.severity.value, finding.severity, color)
+            out.append(f"{path}:{finding.line}:{finding.column}: {severity} {finding.rule} {terminal(finding.message)}")
+            if finding.help:
+                out.append(f"    help: {terminal(finding.help)}")
+        if show_statements:
+            for item in report.statements:
+                if item.risk is Risk.LOW:
+                    continue
+                stmt = item.statement
+                locks = ", ".join(f"{lock.mode} on {lock.relation}" for lock in item.locks) if item.known else "unknown locks"
+                flags = [w for w, on in (("rewrites", item.rewrites), ("scans", item.scans)) if on]
+                blocks = f"blocks {' and '.join(item.blocks)}" if item.blocks else "blocks neither reads nor writes"
+                risk = _paint(item.risk.value, item.risk, color)
+                detail = "; ".join(filter(None, [terminal(locks), blocks, ", ".join(flags)]))
+                out.append(f"{path}:{stmt.line}:{stmt.column}: risk {risk} {terminal(one_line(stmt.sql, 60))} — {detail}")
+        if report.findings or any(s.risk is not Risk.LOW for s in report.statements):
+            out.append(f"{path}: migration risk {_paint(report.risk.value, report.risk, color)} ({terminal(report.risk_reason)})")
+            out.append("")
+    counts = run.counts()
+    total = sum(counts.values())
+    summary = (f"{len(run.files)} file{'s' if len(run.files) != 1 else ''} checked, "
+               f"{counts['error']} error{'s' if counts['error'] != 1 else ''}, "
+               f"{counts['warning']} warning{'s' if counts['warning'] != 1 else ''}, {counts['info']} info; "
+               f"overall risk {_paint(run.risk.value, run.risk, color)}")
+    if total == 0 and run.risk is Risk.LOW:
+        summary = f"{len(run.files)} file{'s' if len(run.files) != 1 else ''} checked, no findings; overall risk {_paint(run.risk.value, run.risk, color)}"
+    out.append(summary)
+    return "\n".join(out) + "\n"
