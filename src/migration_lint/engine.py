@@ -157,7 +157,8 @@ class Linter:
         report = FileReport(file=file)
         loaded = self.load(file)
         if loaded.error is not None:
-            report.findings.append(loaded.error)
+            if loaded.error.rule in self.ruleset.severities:
+                report.findings.append(loaded.error)
             report.error = loaded.error.message
             report.risk, report.risk_reason = Risk.HIGH, "the file cannot be analysed: " + loaded.error.message
             return report
@@ -195,7 +196,11 @@ class Linter:
                 findings.append(self._meta("parse-error", f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}"))
 
         findings.extend(self._apply_suppressions(directives, findings))
-        report.findings = sorted((f for f in findings if not f.suppressed), key=Finding.sort_key)
+        selected = self.ruleset.severities
+        report.findings = sorted(
+            (f for f in findings if not f.suppressed and (f.rule in selected or f.rule not in self.registry)),
+            key=Finding.sort_key,
+        )
 
         per_statement: dict[int, list[Finding]] = {}
         for finding in findings:
@@ -280,26 +285,30 @@ class Linter:
         extra: list[Finding] = []
         known = self.ruleset.known_ids
         for suppression in directives.suppressions:
+            unused: list[str] = []
             for rule_id in suppression.rules:
                 if rule_id not in known:
                     extra.append(self._suppression_finding(suppression, f"suppression names unknown rule `{rule_id}`"))
                     continue
+                used = False
                 for finding in findings:
                     if finding.rule != rule_id or finding.rule == "invalid-suppression":
                         continue
                     if suppression.file_level or finding.statement == suppression.statement:
                         if suppression.reason:
                             finding.suppressed = True
-                        suppression.used = True
+                        used = True
+                if not used:
+                    unused.append(rule_id)
             if not suppression.rules:
                 extra.append(self._suppression_finding(suppression, "suppression names no rule"))
             elif not suppression.reason:
                 extra.append(self._suppression_finding(
                     suppression, "suppression without a reason does not count: add `-- <why this is safe>`"))
-            elif not suppression.used and all(r in known for r in suppression.rules):
+            elif unused:
                 where = "in this file" if suppression.file_level else "on this statement"
                 extra.append(self._suppression_finding(
-                    suppression, f"suppression of {', '.join(suppression.rules)} suppresses nothing {where}"))
+                    suppression, f"suppression of {', '.join(unused)} suppresses nothing {where}"))
         for line, column, message in directives.malformed:
             finding = self._meta("invalid-suppression", message, line, column)
             extra.append(finding)

@@ -51,6 +51,7 @@ class Table:
     columns: dict[str, Column] = field(default_factory=dict)
     constraints: list[Constraint] = field(default_factory=list)
     created_in: str | None = None  # migration (display path) that created it
+    partial: bool = False  # created outside the migrations: only what later statements said is known
 
 
 class Schema:
@@ -148,9 +149,11 @@ class Schema:
     def _apply_AlterTableStmt(self, node: Node, migration: str | None) -> None:
         if node.get("objtype") not in (None, "OBJECT_TABLE"):
             return
-        table = self.table(ast.relation_name(node.get("relation")))
+        name = ast.table_key(ast.relation_name(node.get("relation")))
+        table = self.tables.get(name)
         if table is None:
-            return
+            # a table created outside the migrations: remember what these statements say about it
+            table = self.tables[name] = Table(name, partial=True)
         for item in node.get("cmds") or ():
             _, cmd = unwrap(item)
             subtype = cmd.get("subtype")

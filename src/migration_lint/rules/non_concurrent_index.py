@@ -69,7 +69,7 @@ class NonConcurrentIndex(Rule):
         table = ast.relation_name(node.get("relation"))
         if ctx.is_new_table(table):
             return
-        if node.get("relation", {}).get("inh") is False:
+        if not node.get("relation", {}).get("inh"):
             # CREATE INDEX ON ONLY parent: creates an invalid index on the partitioned parent only (catalog-only)
             return
         qt = ast.quote_qualified(table)
