@@ -1,0 +1,378 @@
+"""The command line end to end: exit codes, formats, config errors, bad files, stdin, globs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migration_lint import __version__
+from migration_lint.cli import main
+
+
+def run(argv, capsys, stdin: bytes | None = None, monkeypatch=None):
+    if stdin is not None:
+        import io
+
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def prisma(tmp_path: Path) -> Path:
+    root = tmp_path / "prisma" / "migrations"
+    write(root / "migration_lock.toml", 'provider = "postgresql"\n')
+    write(root / "20240101000000_init" / "migration.sql",
+          '-- CreateTable\nCREATE TABLE "User" ("id" TEXT NOT NULL, "email" TEXT NOT NULL, CONSTRAINT "User_pkey" PRIMARY KEY ("id"));\n'
+          '-- CreateIndex\nCREATE UNIQUE INDEX "User_email_key" ON "User"("email");\n')
+    write(root / "20240201000000_add_index_name_user" / "migration.sql",
+          '-- AlterTable\nALTER TABLE "User" ADD COLUMN "name" TEXT;\n-- CreateIndex\nCREATE INDEX "User_name_idx" ON "User"("name");\n')
+    return root
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_clean_directory_exits_0(tmp_path, capsys):
+    write(tmp_path / "m" / "001_create_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY);\n")
+    code, out, err = run([str(tmp_path / "m")], capsys)
+    assert code == 0, out + err
+    assert "1 file checked, no findings; overall risk LOW" in out
+
+
+def test_prisma_project_text_output_and_exit_1(prisma, capsys, monkeypatch):
+    monkeypatch.chdir(prisma.parent.parent)
+    code, out, err = run(["prisma/migrations/"], capsys)
+    assert code == 1
+    path = os.path.join("prisma", "migrations", "20240201000000_add_index_name_user", "migration.sql")
+    assert f"{path}:4:33: error non-concurrent-index CREATE INDEX takes a SHARE lock on \"User\"" in out
+    assert "    help: Build it without blocking writes: `CREATE INDEX CONCURRENTLY \"User_name_idx\"" in out
+    assert "migration risk MEDIUM" in out
+    assert "\x1b[" not in out  # not a TTY: no colour
+    # the init migration's index is on a table it created: not reported
+    assert "20240101000000_init" not in out.split("overall risk")[0].split("risk MEDIUM")[0] or "User_email_key" not in out
+
+
+def test_json_contract(prisma, capsys):
+    code, out, _ = run([str(prisma), "--format", "json"], capsys)
+    assert code == 1
+    data = json.loads(out)
+    assert data["tool"] == {"name": "migration-lint", "version": __version__}
+    assert [f["migration"] for f in data["files"]] == ["init", "add_index_name_user"]
+    assert {f["framework"] for f in data["files"]} == {"prisma"}
+    init, second = data["files"]
+    assert init["risk"] == "LOW" and init["findings"] == []
+    assert [s["kind"] for s in init["statements"]] == ["CREATE TABLE", "CREATE UNIQUE INDEX"]
+    create_index = second["statements"][1]
+    assert create_index["line"] == 4 and create_index["column"] == 1 and create_index["end_line"] == 4
+    assert create_index["kind"] == "CREATE INDEX"
+    assert create_index["sql"] == 'CREATE INDEX "User_name_idx" ON "User"("name")'
+    assert create_index["locks"] == [{"relation": "User", "mode": "ShareLock"}]
+    assert create_index["blocks"] == ["writes"]
+    assert create_index["rewrites"] is False and create_index["scans"] is True
+    assert create_index["risk"] == "MEDIUM"
+    alter = second["statements"][0]
+    assert alter["locks"] == [{"relation": "User", "mode": "AccessExclusiveLock"}]
+    assert alter["blocks"] == ["reads", "writes"] and alter["risk"] == "LOW"
+    [finding] = second["findings"]
+    assert finding == {
+        "rule": "non-concurrent-index", "severity": "error", "line": 4, "column": 33, "end_line": 4,
+        "end_column": 47, "message": finding["message"], "help": finding["help"], "url": finding["url"],
+    }
+    assert finding["url"].endswith("/rules/non-concurrent-index.md")
+    assert second["risk"] == "MEDIUM"
+    assert data["summary"] == {"files": 2, "risk": "MEDIUM", "findings": {"error": 1, "warning": 0, "info": 0}}
+
+
+def test_fail_on_levels(tmp_path, capsys):
+    path = write(tmp_path / "2024_update_schema.sql", "ALTER TABLE t ADD COLUMN c int;\n")
+    assert run([str(path)], capsys)[0] == 0  # a warning only
+    assert run([str(path), "--fail-on", "warning"], capsys)[0] == 1
+    assert run([str(path), "--fail-on", "never"], capsys)[0] == 0
+
+
+def test_select_and_ignore(tmp_path, capsys):
+    path = write(tmp_path / "001_add_index_x_t.sql", "CREATE INDEX i ON t (x);\nDROP TABLE old;\n")
+    code, out, _ = run([str(path), "--ignore", "non-concurrent-index", "-f", "json"], capsys)
+    assert {f["rule"] for f in json.loads(out)["files"][0]["findings"]} == {"drop-without-backup"}
+    code, out, _ = run([str(path), "--select", "non-concurrent-index", "-f", "json"], capsys)
+    assert {f["rule"] for f in json.loads(out)["files"][0]["findings"]} == {"non-concurrent-index"}
+
+
+def test_unknown_rule_in_select_is_a_usage_error(tmp_path, capsys):
+    path = write(tmp_path / "001_x.sql", "SELECT 1;\n")
+    code, _, err = run([str(path), "--select", "no-such-rule"], capsys)
+    assert code == 2
+    assert "unknown rule `no-such-rule`" in err
+
+
+def test_github_annotations_are_escaped(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "db" / "001_add_index_a,b:c.sql", "CREATE INDEX i ON t (x);\n")
+    code, out, _ = run(["db", "--format", "github"], capsys)
+    assert code == 1
+    [line] = [l for l in out.splitlines() if "non-concurrent-index" in l.split("::")[1]]
+    assert line.startswith("::error file=db/001_add_index_a%2Cb%3Ac.sql,line=1,col=19,endLine=1,endColumn=25,"
+                           "title=migration-lint non-concurrent-index::")
+    assert "\n" not in line and "%0A" in line
+
+
+def test_sarif_output(tmp_path, capsys):
+    path = write(tmp_path / "001_add_index_x_t.sql", "CREATE INDEX i ON t (x);\n")
+    code, out, _ = run([str(path), "--format", "sarif"], capsys)
+    data = json.loads(out)
+    assert data["version"] == "2.1.0"
+    run_ = data["runs"][0]
+    rules = {r["id"]: r for r in run_["tool"]["driver"]["rules"]}
+    assert rules["non-concurrent-index"]["helpUri"].endswith("non-concurrent-index.md")
+    [result] = run_["results"]
+    assert result["ruleId"] == "non-concurrent-index" and result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+    assert run_["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "non-concurrent-index"
+
+
+def test_bad_files_are_findings_and_the_rest_is_linted(tmp_path, capsys):
+    d = tmp_path / "m"
+    write(d / "001_create_a.sql", "CREATE TABLE a (id int);\n")
+    write(d / "002_broken.sql", "CREATE TABLE b (id int);\nCREATE TABLE c (id int,);\n")
+    write(d / "003_latin1.sql", b"-- caf\xe9\nSELECT 1;\n")
+    write(d / "004_binary.sql", b"\x00\x01\x02 binary")
+    write(d / "005_add_index_x_t.sql", "CREATE INDEX i ON t (x);\n")
+    code, out, err = run([str(d), "-f", "json"], capsys)
+    assert code == 1 and err == ""
+    files = {Path(f["path"]).name: f for f in json.loads(out)["files"]}
+    assert len(files) == 5
+    [broken] = files["002_broken.sql"]["findings"]
+    assert (broken["rule"], broken["line"], broken["column"]) == ("parse-error", 2, 24)
+    [latin] = files["003_latin1.sql"]["findings"]
+    assert latin["rule"] == "parse-error" and latin["line"] == 1 and "UTF-8" in latin["message"]
+    assert files["004_binary.sql"]["findings"][0]["rule"] == "parse-error"
+    assert files["005_add_index_x_t.sql"]["findings"][0]["rule"] == "non-concurrent-index"
+
+
+def test_missing_path_is_reported_and_others_linted(tmp_path, capsys):
+    ok = write(tmp_path / "001_create_a.sql", "CREATE TABLE a (id int);\n")
+    code, out, _ = run([str(ok), str(tmp_path / "nope.sql")], capsys)
+    assert code == 1
+    assert "nope.sql:1:1: error parse-error no such file or directory" in out
+
+
+def test_no_path_is_usage_error(capsys):
+    code, _, err = run([], capsys)
+    assert code == 2 and "no path given" in err
+
+
+def test_bad_option_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["x.sql", "--format", "xml"])
+    assert exc.value.code == 2
+
+
+def test_stdin(capsys, monkeypatch):
+    code, out, _ = run(["-", "--stdin-filename", "prisma/migrations/20240101000000_add_index_x/migration.sql", "-f", "json"],
+                       capsys, stdin=b"\xef\xbb\xbfCREATE INDEX i ON t (x);\r\n", monkeypatch=monkeypatch)
+    data = json.loads(out)
+    [file] = data["files"]
+    assert file["path"] == "prisma/migrations/20240101000000_add_index_x/migration.sql"
+    assert file["framework"] == "prisma" and file["migration"] == "add_index_x"
+    assert [(f["rule"], f["line"], f["column"]) for f in file["findings"]] == [("non-concurrent-index", 1, 19)]
+    assert code == 1
+
+
+def test_globs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "db" / "V1__create_a.sql", "CREATE TABLE a (id int);\n")
+    write(tmp_path / "db" / "V2__create_b.sql", "CREATE TABLE b (id int);\n")
+    write(tmp_path / "db" / "notes.txt", "x")
+    code, out, _ = run(["db/V*.sql", "-f", "json"], capsys)
+    assert [f["path"] for f in json.loads(out)["files"]] == [os.path.join("db", "V1__create_a.sql"), os.path.join("db", "V2__create_b.sql")]
+    code, out, _ = run(["db/*.nothing"], capsys)
+    assert "no file matches this pattern" in out
+
+
+def test_config_file_is_found_upward_and_validated(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MIGRATION_LINT_NO_CONFIG")
+    write(tmp_path / "pyproject.toml", '[tool.migration-lint]\nignore = ["non-concurrent-index"]\n[tool.migration-lint.severity]\ndrop-without-backup = "warning"\n')
+    sub = tmp_path / "a" / "b"
+    write(sub / "001_add_index_x_t.sql", "CREATE INDEX i ON t (x);\nDROP TABLE t2;\n")
+    monkeypatch.chdir(sub)
+    code, out, _ = run(["001_add_index_x_t.sql", "-f", "json"], capsys)
+    findings = json.loads(out)["files"][0]["findings"]
+    assert [(f["rule"], f["severity"]) for f in findings] == [("drop-without-backup", "warning")]
+    assert code == 0
+
+
+def test_unknown_config_key_is_an_error_naming_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MIGRATION_LINT_NO_CONFIG")
+    write(tmp_path / "migration-lint.toml", 'pg_version = 14\nfail_onn = "warning"\n')
+    write(tmp_path / "001_x.sql", "SELECT 1;\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["001_x.sql"], capsys)
+    assert code == 2
+    assert "migration-lint.toml" in err and "unknown key `fail_onn`" in err
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ('pg_version = "eleven"\n', "pg_version"),
+    ('fail_on = "sometimes"\n', "fail_on"),
+    ('select = ["no-such-rule"]\n', "unknown rule `no-such-rule`"),
+    ('[rules.migration-name]\nverbs = ["x"]\n', "unknown key `verbs`"),
+    ("this is not toml", "invalid TOML"),
+])
+def test_invalid_config_values(tmp_path, capsys, content, fragment):
+    config = write(tmp_path / "cfg.toml", content)
+    write(tmp_path / "001_x.sql", "SELECT 1;\n")
+    code, _, err = run([str(tmp_path / "001_x.sql"), "--config", str(config)], capsys)
+    assert code == 2, err
+    assert fragment in err and "cfg.toml" in err
+
+
+def test_pg_version_is_numeric(tmp_path, capsys):
+    path = write(tmp_path / "001_add_flag_to_t.sql", "ALTER TABLE t ADD COLUMN flag boolean DEFAULT false;\n")
+    _, out10, _ = run([str(path), "--pg-version", "10", "-f", "json"], capsys)
+    _, out11, _ = run([str(path), "--pg-version", "11.0", "-f", "json"], capsys)
+    assert json.loads(out10)["files"][0]["statements"][0]["rewrites"] is True
+    assert json.loads(out11)["files"][0]["statements"][0]["rewrites"] is False
+
+
+def test_rules_command(capsys):
+    assert main(["rules"]) == 0
+    out = capsys.readouterr().out
+    assert "non-concurrent-index" in out and "error" in out
+    assert main(["rules", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ids = {r["id"] for r in data}
+    assert {"drop-without-backup", "non-concurrent-index", "not-null-without-default", "set-not-null",
+            "migration-name", "mixed-schema-and-data", "concurrently-in-transaction"} <= ids
+    assert all(set(r) >= {"id", "severity", "summary", "url"} for r in data)
+
+
+def test_explain(capsys):
+    assert main(["explain", "set-not-null"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("<!--") and "# set-not-null" in out and "## Use instead" in out
+    assert main(["explain", "set-not-nul"]) == 2
+    assert "did you mean set-not-null" in capsys.readouterr().err
+
+
+def test_color_when_forced_and_no_color(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path / "001_add_index_x_t.sql", "CREATE INDEX i ON t (x);\n")
+    _, out, _ = run([str(path), "--color", "always"], capsys)
+    assert "\x1b[31merror\x1b[0m" in out
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    _, out, _ = run([str(path)], capsys)
+    assert "\x1b[" not in out
+
+
+def test_output_file(tmp_path, capsys):
+    path = write(tmp_path / "001_create_a.sql", "CREATE TABLE a (id int);\n")
+    target = tmp_path / "report.json"
+    assert run([str(path), "-f", "json", "-o", str(target)], capsys)[0] == 0
+    assert json.loads(target.read_text())["summary"]["files"] == 1
+
+
+def test_console_script_runs_as_a_process(tmp_path):
+    path = write(tmp_path / "001_add_index_x_t.sql", "CREATE INDEX i ON t (x);\n")
+    env = dict(os.environ, MIGRATION_LINT_NO_CONFIG="1")
+    proc = subprocess.run([sys.executable, "-m", "migration_lint", str(path), "-f", "json"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["findings"]["error"] == 1
+    assert proc.stderr == ""
+
+
+def test_plugin_that_fails_to_load_is_an_error(tmp_path, capsys, monkeypatch):
+    from importlib import metadata
+
+    from migration_lint import registry
+
+    class BrokenEntryPoint:
+        name, value, group = "broken", "broken_plugin:Rule", "migration_lint.rules"
+
+        def load(self):
+            raise ImportError("No module named 'broken_plugin'")
+
+    monkeypatch.setattr(metadata, "entry_points", lambda group=None: [BrokenEntryPoint()] if group == "migration_lint.rules" else [])
+    registry.reset_cache()
+    try:
+        path = write(tmp_path / "001_x.sql", "SELECT 1;\n")
+        code, _, err = run([str(path)], capsys)
+        assert code == 2
+        assert "rule plugin 'broken'" in err and "failed to load" in err
+    finally:
+        registry.reset_cache()
+
+
+def test_plugin_rule_is_loaded_and_runs(tmp_path, capsys, monkeypatch):
+    from importlib import metadata
+
+    from migration_lint import registry
+    from migration_lint.model import Severity
+    from migration_lint.rule import Rule
+
+    class BanVacuum(Rule):
+        """Bans VACUUM.
+
+        ## Why is this bad?
+        Because.
+
+        ## Example
+        ```sql
+        VACUUM t;
+        ```
+
+        ## Use instead
+        ```sql
+        SELECT 1;
+        ```
+
+        ## When it's fine
+        Never.
+
+        ## References
+        - none
+        """
+
+        id = "ban-vacuum"
+        summary = "No VACUUM in migrations"
+        severity = Severity.WARNING
+        targets = ("VacuumStmt",)
+
+        def check(self, node, ctx):
+            yield ctx.finding(ctx.statement, "VACUUM in a migration")
+
+    class EntryPoint:
+        name, value, group = "ban-vacuum", "plugin:BanVacuum", "migration_lint.rules"
+
+        def load(self):
+            return BanVacuum
+
+    monkeypatch.setattr(metadata, "entry_points", lambda group=None: [EntryPoint()] if group == "migration_lint.rules" else [])
+    registry.reset_cache()
+    try:
+        path = write(tmp_path / "001_vacuum_t.sql", "VACUUM t;\n")
+        code, out, _ = run([str(path), "--fail-on", "warning"], capsys)
+        assert code == 1
+        assert "warning ban-vacuum VACUUM in a migration" in out
+    finally:
+        registry.reset_cache()
