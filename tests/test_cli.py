@@ -131,7 +131,7 @@ def test_github_annotations_are_escaped(tmp_path, capsys, monkeypatch):
     code, out, _ = run(["db", "--format", "github"], capsys)
     assert code == 1
     [line] = [l for l in out.splitlines() if "non-concurrent-index" in l.split("::")[1]]
-    assert line.startswith("::error file=db/001_add_index_a%2Cb%3Ac.sql,line=1,col=19,endLine=1,endColumn=25,"
+    assert line.startswith("::error file=db/001_add_index_a%2Cb%3Ac.sql,line=1,col=19,endLine=1,endColumn=24,"
                            "title=migration-lint non-concurrent-index::")
     assert "\n" not in line and "%0A" in line
 
