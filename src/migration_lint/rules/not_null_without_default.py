@@ -82,7 +82,7 @@ class NotNullWithoutDefault(Rule):
                     f"`ALTER TABLE {qt} ADD CONSTRAINT {ast.quote_ident(_check_name(table, column))} CHECK ({qc} IS NOT NULL) NOT VALID;`, "
                     f"`ALTER TABLE {qt} VALIDATE CONSTRAINT {ast.quote_ident(_check_name(table, column))};`, "
                     f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;`."
-                    + prisma_schema_hint(ctx, f"give the field a `@default(...)` or make it optional (`{column} {sql_type}?`)")
+                    + prisma_schema_hint(ctx, f"give `{column}` a `@default(...)` or make it optional (`Type?`)")
                 ),
             )
 
