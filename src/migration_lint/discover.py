@@ -29,7 +29,7 @@ FRAMEWORKS = ("prisma", "drizzle", "flyway", "golang-migrate", "dbmate", "supaba
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".hg", ".svn", ".tox", "dist", "build"}
 
 _PRISMA_DIR = re.compile(r"^(\d{8,})_(.+)$")
-_DIESEL_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2}-\d{6}|\d{8,})_(.+)$")
+_DIESEL_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2}-\d{6}(?:-\d{4})?|\d{8,})_(.+)$")
 _FLYWAY = re.compile(r"^(?P<prefix>[VU])(?P<version>[0-9][0-9._]*)__(?P<desc>.+)\.sql$", re.I)
 _FLYWAY_REPEATABLE = re.compile(r"^R__(?P<desc>.+)\.sql$", re.I)
 _GOLANG = re.compile(r"^(?P<version>\d+)_(?P<name>.+?)\.(?P<dir>up|down)(?:\.[a-z0-9]+)?\.sql$", re.I)

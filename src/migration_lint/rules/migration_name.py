@@ -87,7 +87,7 @@ class MigrationName(Rule):
         name = ctx.file.name
         if not name:
             return
-        problem = self.problem(name)
+        problem = self.problem(name, _identifiers(ctx))
         if problem is None:
             return
         suggestion = suggest_name(ctx)
@@ -100,8 +100,10 @@ class MigrationName(Rule):
             help_text += " Rename the file only if the migration has not been applied anywhere yet."
         yield ctx.file_finding(f"migration name `{name}` {problem}", help=help_text)
 
-    def problem(self, name: str) -> str | None:
+    def problem(self, name: str, identifiers: frozenset[str] = frozenset()) -> str | None:
+        """What is wrong with the name (None if nothing). `identifiers`: words the migration's tables and columns use."""
         options = self.options
+        name = _LEADING_VERSION.sub("", name) or name
         if options.pattern:
             return None if re.fullmatch(options.pattern, name) else f"does not match the pattern `{options.pattern}`"
         if re.search(r"\s", name):
@@ -114,7 +116,7 @@ class MigrationName(Rule):
         if not words or all(w.isdigit() for w in words):
             return "is only a number or a date: it does not say what the migration does"
         actions = {a.lower() for a in options.actions}
-        first = words[0]
+        first = _base_verb(words[0], actions)
         if first in ("init", "initial") and all(w in ("init", "initial", "schema", "migration", "db", "database") for w in words):
             return None
         bare = re.fullmatch(r"([a-z]+)(\d+)", first)
@@ -127,9 +129,45 @@ class MigrationName(Rule):
         generic = {w.lower() for w in options.generic_words}
         if not rest:
             return "is vague: it names an action but no entity"
-        if all(w in generic for w in rest):
+        if all(w in generic and _singular(w) not in identifiers for w in rest):
             return "is vague: it names no table, column or feature"
         return None
+
+
+_LEADING_VERSION = re.compile(r"^v?\d+(?:\.\d+)+[_\-]+", re.I)
+
+
+def _base_verb(word: str, actions: set[str]) -> str:
+    """`added` → `add`, `removes` → `remove`, `dropping` → `drop` (when the base is an action)."""
+    if word in actions:
+        return word
+    candidates = []
+    for suffix in ("ed", "d", "es", "s", "ing"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 1:
+            stem = word[: -len(suffix)]
+            candidates += [stem, stem + "e"]
+            if len(stem) > 2 and stem[-1] == stem[-2]:  # dropped → drop
+                candidates.append(stem[:-1])
+    for candidate in candidates:
+        if candidate in actions:
+            return candidate
+    return word
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _identifiers(ctx: Context) -> frozenset[str]:
+    """Lower-case words of the table and column names the migration's statements use."""
+    words: set[str] = set()
+    for stmt in ctx.statements:
+        for rv in ast.rangevars(stmt.node):
+            words.update(_singular(w) for w in _word(rv.get("relname", "")).split("_") if w)
+        for kind, value in ast.walk(stmt.node):
+            if kind == "ColumnDef" and value.get("colname"):
+                words.update(_singular(w) for w in _word(value["colname"]).split("_") if w)
+    return frozenset(words)
 
 
 def suggest_name(ctx: Context) -> str:

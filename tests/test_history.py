@@ -1,0 +1,56 @@
+"""Earlier migrations of a folder are replayed into the schema model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from migration_lint.cli import main
+
+
+def _folder(tmp_path: Path) -> Path:
+    root = tmp_path / "prisma" / "migrations"
+    (root / "20240101000000_create_client").mkdir(parents=True)
+    (root / "20240101000000_create_client" / "migration.sql").write_text(
+        'CREATE TABLE "Client" ("id" TEXT NOT NULL, "size" INTEGER, "name" VARCHAR(50));\n'
+        'ALTER TABLE "Client" ADD CONSTRAINT "Client_size_not_null" CHECK ("size" IS NOT NULL) NOT VALID;\n')
+    (root / "20240201000000_validate_client_size").mkdir()
+    (root / "20240201000000_validate_client_size" / "migration.sql").write_text(
+        'ALTER TABLE "Client" VALIDATE CONSTRAINT "Client_size_not_null";\n')
+    (root / "20240301000000_make_client_size_required").mkdir()
+    (root / "20240301000000_make_client_size_required" / "migration.sql").write_text(
+        'ALTER TABLE "Client" ALTER COLUMN "size" SET NOT NULL;\n'
+        'ALTER TABLE "Client" ALTER COLUMN "name" TYPE VARCHAR(100);\n')
+    return root
+
+
+def _lint(args, capsys):
+    main(args + ["--format", "json"])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_single_file_is_judged_with_the_earlier_migrations(tmp_path, capsys):
+    root = _folder(tmp_path)
+    target = str(root / "20240301000000_make_client_size_required" / "migration.sql")
+    data = _lint([target], capsys)
+    [file] = data["files"]
+    assert file["findings"] == []
+    set_not_null, widen = file["statements"]
+    assert set_not_null["scans"] is False and set_not_null["risk"] == "LOW"
+    assert widen["rewrites"] is False and widen["risk"] == "LOW"
+
+
+def test_without_history_the_verdict_is_conservative(tmp_path, capsys):
+    root = _folder(tmp_path)
+    target = str(root / "20240301000000_make_client_size_required" / "migration.sql")
+    data = _lint([target, "--no-history"], capsys)
+    [file] = data["files"]
+    assert [f["rule"] for f in file["findings"]] == ["set-not-null"]
+    assert file["statements"][0]["scans"] is True and file["risk"] == "HIGH"
+    assert file["statements"][1]["rewrites"] is True
+
+
+def test_the_whole_folder_replays_in_order(tmp_path, capsys):
+    data = _lint([str(_folder(tmp_path))], capsys)
+    assert [f["migration"] for f in data["files"]] == ["create_client", "validate_client_size", "make_client_size_required"]
+    assert data["files"][2]["findings"] == []
