@@ -29,3 +29,12 @@ def corpus() -> Path:
             pytest.fail(f"the shared corpus is missing at {CORPUS}")
         pytest.skip(f"the shared corpus is not at {CORPUS}")
     return CORPUS
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite the golden output files in tests/golden/")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return bool(request.config.getoption("--update-golden"))

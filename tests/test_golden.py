@@ -1,0 +1,48 @@
+"""Golden files pin the text, JSON, GitHub and SARIF reports of the example project.
+
+Regenerate after an intended change with: python -m pytest tests/test_golden.py --update-golden
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migration_lint import __version__
+from migration_lint.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("github", "github"), ("sarif", "sarif.json")])
+def test_example_project_report(fmt, suffix, capsys, monkeypatch, update_golden):
+    monkeypatch.chdir(ROOT)
+    code = main(["examples/prisma/migrations", "--format", fmt, "--color", "never"])
+    out = capsys.readouterr().out.replace(__version__, "<version>")
+    assert code == 1
+    path = GOLDEN / f"example.{suffix}"
+    if update_golden:
+        path.write_text(out, encoding="utf-8")
+    assert path.is_file(), "missing golden file: run pytest tests/test_golden.py --update-golden"
+    assert out == path.read_text(encoding="utf-8"), "report changed: review, then run pytest tests/test_golden.py --update-golden"
+
+
+def test_injection_in_sql_stays_inert_in_every_format(tmp_path, capsys, monkeypatch):
+    """SQL and paths from a migration cannot inject terminal escapes or workflow commands."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "001_add_index_x_t.sql").write_text(
+        "CREATE INDEX \"evil\x1b[2J\n::error::pwned\" ON t (x);\n"
+        "DROP TABLE \"x%0A::warning::y\";\n", encoding="utf-8")
+    main(["m", "--format", "text", "--color", "never"])
+    text = capsys.readouterr().out
+    assert "\x1b" not in text and "\\x1b[2J" in text
+    main(["m", "--format", "github"])
+    github = capsys.readouterr().out
+    for line in github.splitlines():
+        assert line.startswith(("::error ", "::warning ", "::notice ")), line
+        assert "\n" not in line and "\r" not in line
+    assert "%250A::warning::y" in github
