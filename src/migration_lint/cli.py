@@ -15,7 +15,7 @@ from typing import Sequence
 from . import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("check", "rules", "explain", "docs")
+COMMANDS = ("check", "rules", "explain", "docs", "stats")
 
 
 class UsageError(Exception):
@@ -46,6 +46,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--include-down", action="store_true", default=None, help="also lint down migrations found in directories")
     parser.add_argument("--stdin-filename", metavar="NAME", help="the name to report for SQL read from stdin (-)")
     parser.add_argument("--no-history", action="store_true", help="do not replay earlier migrations of the directory")
+    parser.add_argument("--stats", metavar="FILE", help="table sizes from `migration-lint stats`: size-aware risk and duration estimates")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, honours NO_COLOR)")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
     _common(parser)
@@ -85,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return cmd_explain(rest)
             if command == "docs":
                 return cmd_docs(rest)
+            if command == "stats":
+                return cmd_stats(rest)
             return cmd_check(rest)
         return cmd_check(argv)
     except UsageError as exc:
@@ -103,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_check(argv: list[str]) -> int:
     from .config import ConfigError, check_rule_ids, parse_pg_version
+    from .estimate import StatsError
     from .registry import RegistryError
 
     args = _check_parser().parse_args(argv)
@@ -129,10 +133,16 @@ def cmd_check(argv: list[str]) -> int:
         if args.include_down:
             config.include_down = True
         check_rule_ids(config, set(registry))
+        stats = None
+        stats_path = args.stats or config.stats
+        if stats_path:
+            from .estimate import load_stats
+
+            stats = load_stats(Path(stats_path))
         from .engine import Linter
 
-        linter = Linter(config, registry)
-    except (ConfigError, RegistryError) as exc:
+        linter = Linter(config, registry, stats=stats)
+    except (ConfigError, RegistryError, StatsError) as exc:
         _err(str(exc))
         return EXIT_USAGE
 
@@ -271,6 +281,39 @@ def cmd_docs(argv: list[str]) -> int:
     if args.check and stale:
         _err(f"{args.output}/ is out of date ({', '.join(stale)}): run `migration-lint docs --output {args.output}`")
         return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_stats(argv: list[str]) -> int:
+    from .estimate import STATS_QUERY, StatsError, collect_stats
+
+    parser = argparse.ArgumentParser(
+        prog="migration-lint stats",
+        description="Write table row estimates and sizes (read-only) as JSON, for --stats. "
+        "Only pg_class.reltuples and pg_total_relation_size are read; nothing is stored but the numbers.",
+    )
+    parser.add_argument("--database-url", metavar="URL", help="libpq URL or conninfo (default: $MIGRATION_LINT_DATABASE_URL)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument("--print-query", action="store_true", help="print the SQL query, to run it yourself, and exit")
+    args = parser.parse_args(argv)
+    if args.print_query:
+        sys.stdout.write(f"SELECT json_agg(t) FROM (\n{STATS_QUERY}\n) t;\n")
+        return EXIT_OK
+    url = args.database_url or os.environ.get("MIGRATION_LINT_DATABASE_URL")
+    if not url:
+        raise UsageError("stats needs --database-url URL (or $MIGRATION_LINT_DATABASE_URL)")
+    try:
+        document = collect_stats(url)
+    except StatsError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    import json
+
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 

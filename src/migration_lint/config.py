@@ -68,6 +68,7 @@ class Config:
     timezone_utc: bool = True
     placeholders: dict[str, str] = field(default_factory=dict)
     docs_url: str | None = None
+    stats: str | None = None  # table sizes (migration-lint stats), relative to the config file
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str | None = None  # the file it came from (not a key)
 
@@ -102,6 +103,7 @@ def _validate(data: dict[str, Any], source: str) -> Config:
         timezone_utc: bool = True
         placeholders: dict[str, str] = {}
         docs_url: str | None = None
+        stats: str | None = None
         rules: dict[str, dict[str, Any]] = {}
 
         @field_validator("pg_version")
@@ -122,6 +124,8 @@ def _validate(data: dict[str, Any], source: str) -> Config:
                 problems.append(f"`{loc}`: {error['msg']}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
     values = model.model_dump()
+    if values.get("stats"):
+        values["stats"] = str(Path(source).parent / values["stats"])
     return Config(**values, source=source)
 
 

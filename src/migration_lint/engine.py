@@ -71,8 +71,9 @@ def _apply_placeholders(text: str, placeholders: dict[str, str]) -> str:
 
 
 class Linter:
-    def __init__(self, config: Config, registry: dict[str, type[Rule]]) -> None:
+    def __init__(self, config: Config, registry: dict[str, type[Rule]], stats=None) -> None:
         self.config = config
+        self.stats = stats  # estimate.Stats: table sizes make the risk size-aware
         self.registry = registry
         self.ruleset = build_ruleset(config, registry)
         self.docs_base = config.docs_url
@@ -211,7 +212,18 @@ class Linter:
             effect = ctx.effects[stmt.index]
             targets = [t for t in effect.targets]
             on_new = bool(targets) and all(ctx.created_here[stmt.index].__contains__(t) or t in ctx.new_tables for t in targets)
-            risk, reason = statement_risk(stmt, effect, per_statement.get(stmt.index, []), on_new)
+            stmt_findings = per_statement.get(stmt.index, [])
+            risk, reason = statement_risk(stmt, effect, stmt_findings, on_new)
+            estimate = None
+            if self.stats is not None and not on_new:
+                from .estimate import estimate as estimate_duration, sized_risk
+
+                estimate = estimate_duration(stmt, effect, self.stats)
+                decided_by_finding = any(f.risk is Risk.HIGH and not f.suppressed for f in stmt_findings)
+                if estimate is not None and not decided_by_finding:
+                    sized = sized_risk(effect, estimate, risk)
+                    if sized is not None:
+                        risk, reason = sized
             risks.append((risk, reason))
             report.statements.append(
                 StatementReport(
@@ -224,6 +236,7 @@ class Linter:
                     risk_reason=reason,
                     known=effect.known,
                     in_transaction=ctx.transactions[stmt.index].active,
+                    estimate=estimate,
                 )
             )
         report.risk, report.risk_reason = file_risk(risks, report.findings)

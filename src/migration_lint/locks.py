@@ -148,6 +148,8 @@ class Model:
                 constraints = [unwrap(c)[1] for c in value.get("constraints") or ()]
             elif kind == "Constraint":
                 constraints = [value]
+            elif kind == "TableLikeClause" and value.get("relation"):
+                e.add(ast.relation_name(value["relation"]), ACCESS_SHARE, "source")
             for con in constraints:
                 if con.get("contype") == "CONSTR_FOREIGN" and con.get("pktable"):
                     e.add(ast.relation_name(con["pktable"]), SHARE_ROW_EXCLUSIVE, "referenced")
@@ -174,6 +176,10 @@ class Model:
             name = ast.relation_name(rel)
             e.add(name, ACCESS_EXCLUSIVE)
             e.targets.append(ast.table_key(name))
+        if node.get("behavior") == "DROP_CASCADE":  # and, transitively, the tables referencing them
+            for name in self._referencing(e.targets, transitive=True):
+                e.add(name, ACCESS_EXCLUSIVE)
+                e.targets.append(name)
         e.rewrites = True  # new, empty relfilenode
 
     def _DropStmt(self, node: Node, e: Effect) -> None:
@@ -188,6 +194,9 @@ class Model:
                 e.targets.append(ast.table_key(name))
                 if remove == "OBJECT_TABLE":
                     self._drop_table_references(name, e)
+                    if node.get("behavior") == "DROP_CASCADE":
+                        for other in self._referencing([ast.table_key(name)]):
+                            e.add(other, ACCESS_EXCLUSIVE, "referencing")
             elif remove == "OBJECT_INDEX":
                 table = self._index_table(name)
                 if concurrent:
@@ -211,7 +220,8 @@ class Model:
                     e.add(table, mode)
                     e.targets.append(ast.table_key(table))
             elif remove in _CATALOG_ONLY_DROPS:
-                pass
+                if node.get("behavior") == "DROP_CASCADE":
+                    e.known = False  # dependent columns, tables, triggers... are dropped too
             else:
                 e.known = False
 
@@ -222,6 +232,21 @@ class Model:
         for constraint in table.constraints:
             if constraint.kind == "CONSTR_FOREIGN" and constraint.references and constraint.references != ast.table_key(name):
                 e.add(constraint.references, ACCESS_EXCLUSIVE, "referenced")
+
+    def _referencing(self, tables: list[str], transitive: bool = False) -> list[str]:
+        """Tables (schema-model keys) whose foreign keys reference one of `tables`."""
+        found: list[str] = []
+        pending = [ast.table_key(t) for t in tables]
+        while pending and self.schema is not None:
+            target = pending.pop()
+            for table in self.schema.tables.values():
+                if table.name in found or table.name in tables:
+                    continue
+                if any(c.kind == "CONSTR_FOREIGN" and c.references == target for c in table.constraints):
+                    found.append(table.name)
+                    if transitive:
+                        pending.append(table.name)
+        return found
 
     def _index_table(self, name: str) -> str | None:
         if self.schema is None:
@@ -332,6 +357,12 @@ class Model:
         if subtype == "AT_AttachPartition":
             _, part = unwrap(cmd.get("def"))
             if objtype == "OBJECT_INDEX":
+                if part.get("name"):
+                    index = ast.relation_name(part["name"])
+                    e.add(index, ACCESS_EXCLUSIVE, "index")
+                    for owner in (self._index_table(table), self._index_table(index)):
+                        if owner:
+                            e.add(owner, ACCESS_SHARE)
                 return SHARE_UPDATE_EXCLUSIVE
             if part.get("name"):
                 partition = ast.relation_name(part["name"])
@@ -343,13 +374,22 @@ class Model:
             concurrent = bool(part.get("concurrent"))
             if part.get("name"):
                 partition = ast.relation_name(part["name"])
-                e.add(partition, SHARE_UPDATE_EXCLUSIVE if concurrent else ACCESS_EXCLUSIVE, "partition")
+                e.add(partition, ACCESS_EXCLUSIVE, "partition")  # CONCURRENTLY too, in its second transaction
             if concurrent:
                 e.transactional = False
                 return SHARE_UPDATE_EXCLUSIVE
             return ACCESS_EXCLUSIVE
         if subtype == "AT_DetachPartitionFinalize":
+            _, part = unwrap(cmd.get("def"))
+            if part.get("name"):
+                e.add(ast.relation_name(part["name"]), ACCESS_EXCLUSIVE, "partition")
             return SHARE_UPDATE_EXCLUSIVE
+        if subtype == "AT_ClusterOn" and cmd.get("name"):
+            e.add(cmd["name"], SHARE_UPDATE_EXCLUSIVE, "index")
+        if subtype == "AT_ReplicaIdentity":
+            _, identity = unwrap(cmd.get("def"))
+            if identity.get("name"):
+                e.add(identity["name"], SHARE, "index")
         if subtype in _AT_LOCKS:
             return _AT_LOCKS[subtype]
         return None
@@ -399,11 +439,10 @@ class Model:
         if contype in ("CONSTR_UNIQUE", "CONSTR_PRIMARY"):
             if not con.get("indexname"):
                 e.scans = True  # builds the index
-            elif contype == "CONSTR_PRIMARY":
-                # USING INDEX: a primary key still checks NOT NULL on its columns
-                e.add(con["indexname"], ACCESS_EXCLUSIVE, "index")
             else:
-                e.add(con["indexname"], ACCESS_EXCLUSIVE, "index")
+                # USING INDEX: the index is read, and renamed to the constraint's name if that differs
+                renamed = con.get("conname") not in (None, con["indexname"])
+                e.add(con["indexname"], SHARE_UPDATE_EXCLUSIVE if renamed else ACCESS_SHARE, "index")
             return ACCESS_EXCLUSIVE
         if contype == "CONSTR_EXCLUSION":
             e.scans = True
@@ -491,6 +530,8 @@ class Model:
     def _ClusterStmt(self, node: Node, e: Effect) -> None:
         if node.get("relation"):
             e.add(ast.relation_name(node["relation"]), ACCESS_EXCLUSIVE)
+            if node.get("indexname"):
+                e.add(node["indexname"], ACCESS_EXCLUSIVE, "index")
             e.rewrites = True
             e.scans = True
         else:
@@ -536,6 +577,7 @@ class Model:
 
     def _AlterSeqStmt(self, node: Node, e: Effect) -> None:
         e.add(ast.relation_name(node.get("sequence")), SHARE_ROW_EXCLUSIVE, "sequence")
+        self._CreateSeqStmt(node, e)
 
     def _CommentStmt(self, node: Node, e: Effect) -> None:
         objtype = node.get("objtype", "")
@@ -548,7 +590,7 @@ class Model:
         elif objtype == "OBJECT_COLUMN" and len(names) >= 2:
             e.add(".".join(names[:-1]), SHARE_UPDATE_EXCLUSIVE)
         elif objtype in ("OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE") and len(names) >= 2:
-            e.add(".".join(names[:-1]), SHARE_UPDATE_EXCLUSIVE if objtype != "OBJECT_TABCONSTRAINT" else ACCESS_SHARE)
+            e.add(".".join(names[:-1]), ACCESS_SHARE)
 
     def _GrantStmt(self, node: Node, e: Effect) -> None:
         # privileges are catalog rows: no lock on the table itself
@@ -577,7 +619,9 @@ class Model:
             e.add(ast.relation_name(rel), mode)
 
     def _CreateSeqStmt(self, node: Node, e: Effect) -> None:
-        pass
+        owned_by = ast.strings([ast.def_elems(node.get("options")).get("owned_by")])
+        if len(owned_by) >= 2:  # OWNED BY [schema.]table.column (not NONE): the table is opened ACCESS SHARE
+            e.add(".".join(owned_by[:-1]), ACCESS_SHARE)
 
     def _CreateEnumStmt(self, node: Node, e: Effect) -> None:
         pass
@@ -626,7 +670,8 @@ class Model:
         mode = ACCESS_SHARE
         if node.get("lockingClause"):
             mode = ROW_SHARE
-        self._reads_from(node, e, mode=mode)
+        into = (node.get("intoClause") or {}).get("rel")
+        self._reads_from(node, e, mode=mode, exclude={ast.relation_name(into)} if into else None)
 
     def _reads_from(self, node: Any, e: Effect, exclude: set[str] | None = None, mode: str = ACCESS_SHARE) -> None:
         if node is None:

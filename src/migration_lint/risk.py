@@ -31,6 +31,8 @@ def breaks_running_code(stmt: Statement) -> str:
         return "renames an object the running code may use"
     if node_type == "DropStmt" and node.get("removeType") in _BREAKING_DROPS:
         return "drops an object the running code may use"
+    if node_type == "TruncateStmt":
+        return "removes every row of the table"
     if node_type == "AlterTableStmt":
         for item in node.get("cmds") or ():
             cmd = next(iter(item.values())) if isinstance(item, dict) and len(item) == 1 else item
@@ -50,7 +52,8 @@ def statement_risk(stmt: Statement, effect: Effect, findings: list[Finding], on_
         if finding.risk is Risk.HIGH and not finding.suppressed:
             return Risk.HIGH, finding.message
     strongest = effect.strongest
-    slow = effect.rewrites or effect.scans
+    # TRUNCATE swaps in a new, empty file: a rewrite in name only, not proportional to the table
+    slow = effect.scans or (effect.rewrites and stmt.node_type != "TruncateStmt")
     if slow and strongest == ACCESS_EXCLUSIVE:
         what = "rewrites" if effect.rewrites else "scans"
         return Risk.HIGH, f"holds ACCESS EXCLUSIVE (blocks reads and writes) while it {what} the table"

@@ -87,7 +87,7 @@ class MigrationName(Rule):
         name = ctx.file.name
         if not name:
             return
-        problem = self.problem(name, _identifiers(ctx))
+        problem = self.problem(name, lambda: _identifiers(ctx))
         if problem is None:
             return
         suggestion = suggest_name(ctx)
@@ -100,8 +100,11 @@ class MigrationName(Rule):
             help_text += " Rename the file only if the migration has not been applied anywhere yet."
         yield ctx.file_finding(f"migration name `{name}` {problem}", help=help_text)
 
-    def problem(self, name: str, identifiers: frozenset[str] = frozenset()) -> str | None:
-        """What is wrong with the name (None if nothing). `identifiers`: words the migration's tables and columns use."""
+    def problem(self, name: str, identifiers=lambda: frozenset()) -> str | None:
+        """What is wrong with the name (None if nothing).
+
+        `identifiers()` gives the words the migration's tables and columns use (computed only when needed).
+        """
         options = self.options
         name = _LEADING_VERSION.sub("", name) or name
         if options.pattern:
@@ -129,7 +132,7 @@ class MigrationName(Rule):
         generic = {w.lower() for w in options.generic_words}
         if not rest:
             return "is vague: it names an action but no entity"
-        if all(w in generic and _singular(w) not in identifiers for w in rest):
+        if all(w in generic for w in rest) and not any(_singular(w) in identifiers() for w in rest):
             return "is vague: it names no table, column or feature"
         return None
 

@@ -1,0 +1,479 @@
+"""The lock model (migration_lint.locks) proved against a real PostgreSQL.
+
+For every case in tests/lock_cases.py the setup runs with autocommit, then
+the statement runs and the locks it takes are read from ``pg_locks``:
+
+* statements the model says can run in a transaction block run inside
+  ``BEGIN`` ... ``ROLLBACK``; ``pg_locks`` for the session is read right
+  after the statement, together with the ``relfilenode`` of every relation
+  (rewrite) and the scans counted in ``pg_stat_xact_user_tables``;
+* statements the model says cannot run in a transaction block must fail
+  there with SQLSTATE 25001; they then run on their own while blocker
+  sessions (and, for DDL, an event trigger waiting on an advisory lock) make
+  them wait, and an observer session reads their locks, granted and waiting,
+  at every wait.
+
+The model's claim (relation -> strongest mode) must equal what was observed
+on user relations that existed before the statement. Not counted: system
+catalogs and TOAST relations, relations the statement creates, indexes and
+owned sequences (serial / identity) that the statement does not name (DML,
+planning and DDL lock those implicitly along with their table), and the
+pg_class rows of composite types (type metadata nobody reads or writes).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pwd
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from lock_cases import CASES, Case
+from pg_fixtures import pg_db, pg_server  # noqa: F401
+
+from migration_lint import locks
+from migration_lint.ast import unwrap
+from migration_lint.locks import STRENGTH, Effect, Model, Settings
+from migration_lint.parse import parse
+from migration_lint.pgserver import SERVICE_USER, PostgresServer
+from migration_lint.schema import Schema, Table
+
+pytestmark = pytest.mark.postgres
+
+ROLE = "lint_role"
+TABLESPACE = "lint_space"
+STALL_KEY = 4242
+WAIT_TIMEOUT = 20.0
+
+_RELATIONS_SQL = """
+SELECT c.oid::int8, n.nspname, c.relname, c.relkind::text, c.relfilenode::int8,
+       EXISTS (SELECT 1 FROM pg_depend d
+               WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                 AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')) AS owned
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
+"""
+_LOCKS_SQL = """
+SELECT l.locktype, l.relation::int8, l.mode, l.granted,
+       concat_ws('/', l.virtualxid, l.transactionid::text, l.classid::text, l.objid::text, l.objsubid::text)
+FROM pg_locks l
+WHERE l.pid = %s
+  AND (l.locktype <> 'relation' OR l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+_SCANS_SQL = "SELECT relid::int8, seq_scan + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables"
+
+_STALL_SQL = f"""
+CREATE FUNCTION lint_stall() RETURNS event_trigger LANGUAGE plpgsql
+    AS $$ BEGIN PERFORM pg_advisory_xact_lock({STALL_KEY}); END $$;
+CREATE EVENT TRIGGER lint_stall_drop ON sql_drop EXECUTE FUNCTION lint_stall();
+CREATE EVENT TRIGGER lint_stall_end ON ddl_command_end EXECUTE FUNCTION lint_stall();
+"""
+
+
+# -- model side ---------------------------------------------------------------------------
+
+
+def _statement(sql: str) -> Any:
+    parsed = parse(sql)
+    assert parsed.failure is None, parsed.failure
+    assert len(parsed.statements) == 1, sql
+    return parsed.statements[0]
+
+
+def _model_effect(case: Case, sql: str, setup: str, pg_major: int) -> Effect:
+    schema = Schema()
+    replay = setup if case.schema_sql is None else case.schema_sql
+    if replay.strip():
+        parsed = parse(replay)
+        assert parsed.failure is None, parsed.failure
+        for stmt in parsed.statements:
+            schema.apply(stmt.node_type, stmt.node)
+    for name in case.schema_tables:
+        schema.tables[name] = Table(name)
+    stmt = _statement(sql)
+    return Model(Settings(pg_version=float(pg_major)), schema).effect(stmt.node_type, stmt.node)
+
+
+def _claimed(effect: Effect) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for lock in effect.locks:
+        if lock.relation not in out or STRENGTH[lock.mode] > STRENGTH[out[lock.relation]]:
+            out[lock.relation] = lock.mode
+    return out
+
+
+# -- server side --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rel:
+    oid: int
+    schema: str
+    name: str
+    kind: str
+    filenode: int
+    owned: bool
+
+
+@dataclass
+class Observed:
+    locks: dict[str, str] = field(default_factory=dict)
+    rewritten: set[str] = field(default_factory=set)
+    scanned: bool | None = None  # None: not measured
+    waits: int = 0
+
+
+def _relations(conn: Any) -> dict[int, Rel]:
+    return {row[0]: Rel(*row) for row in conn.execute(_RELATIONS_SQL).fetchall()}
+
+
+def _identifiers(sql: str) -> set[str]:
+    """Identifiers as PostgreSQL folds them (quoted keep case)."""
+    out = set()
+    for match in re.finditer(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)', sql):
+        out.add(match.group(1).replace('""', '"') if match.group(1) is not None else match.group(2).lower())
+    return out
+
+
+def _display(rel: Rel, sql: str) -> str:
+    """The relation named as the model names it: schema only where the statement writes it."""
+    if rel.schema != "public":
+        return f"{rel.schema}.{rel.name}"
+    quoted = re.escape(rel.name)
+    if re.search(rf'\bpublic\s*\.\s*(?:"{quoted}"|{quoted}(?![\w$]))', sql, re.IGNORECASE):
+        return f"public.{rel.name}"
+    return rel.name
+
+
+def _counted(rel: Rel, named: set[str]) -> bool:
+    if rel.kind == "c":  # a composite type's pg_class row
+        return False
+    if rel.kind in ("i", "I") or (rel.kind == "S" and rel.owned):
+        return rel.name in named
+    return True
+
+
+def _fold_locks(rows: list[tuple[Any, ...]], before: dict[int, Rel], case: Case, sql: str, into: dict[str, str]) -> None:
+    named = set(case.named) if case.named is not None else _identifiers(sql)
+    for locktype, oid, mode, _granted, _other in rows:
+        if locktype != "relation" or oid not in before or not _counted(before[oid], named):
+            continue
+        name = _display(before[oid], sql)
+        if name not in into or STRENGTH[mode] > STRENGTH[into[name]]:
+            into[name] = mode
+
+
+def _watched(case: Case, before: dict[int, Rel]) -> list[Rel]:
+    if case.rewrite_watch is not None:
+        return [rel for rel in before.values() if rel.name in case.rewrite_watch]
+    return [rel for rel in before.values() if rel.kind in ("r", "m")]
+
+
+def _rewritten(watch: list[Rel], after: dict[int, Rel]) -> set[str]:
+    by_name = {(rel.schema, rel.name): rel for rel in after.values()}
+    out = set()
+    for rel in watch:
+        now = after.get(rel.oid) or by_name.get((rel.schema, rel.name))
+        if now is not None and now.filenode != rel.filenode:
+            out.add(rel.name)
+    return out
+
+
+def _scan_counts(conn: Any) -> dict[int, int]:
+    return dict(conn.execute(_SCANS_SQL).fetchall())
+
+
+def _run_statement(conn: Any, case: Case, sql: str) -> None:
+    if sql.upper().startswith("COPY"):
+        with conn.cursor() as cur, cur.copy(sql) as copy:
+            if "FROM STDIN" in sql.upper():
+                for row in case.copy_rows:
+                    copy.write_row(row)
+            else:
+                for _ in copy:
+                    pass
+    else:
+        conn.execute(sql)
+
+
+def _observe_in_transaction(conn: Any, case: Case, sql: str) -> Observed:
+    import psycopg
+
+    observed = Observed()
+    conn.execute("BEGIN")
+    try:
+        before = _relations(conn)
+        scans_before = _scan_counts(conn)
+        try:
+            _run_statement(conn, case, sql)
+        except psycopg.errors.ActiveSqlTransaction as exc:
+            pytest.fail(f"the model says this statement can run in a transaction block, but: {exc}")
+        rows = conn.execute(_LOCKS_SQL, (conn.info.backend_pid,)).fetchall()
+        after = _relations(conn)
+        scans_after = _scan_counts(conn)
+    finally:
+        conn.execute("ROLLBACK")
+    _fold_locks(rows, before, case, sql, observed.locks)
+    observed.rewritten = _rewritten(_watched(case, before), after)
+    observed.scanned = any(
+        scans_after.get(oid, 0) > scans_before.get(oid, 0) for oid, rel in before.items() if rel.kind in ("r", "m")
+    )
+    return observed
+
+
+def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Case, sql: str) -> Observed:
+    """Run the statement on its own session; read its locks from *observer* at every wait."""
+    import psycopg
+
+    dbname = observer.info.dbname
+    observed = Observed()
+    with server.connect(dbname=dbname) as session:
+        session.execute("BEGIN")
+        with pytest.raises(psycopg.errors.ActiveSqlTransaction):
+            _run_statement(session, case, sql)
+        session.execute("ROLLBACK")
+
+        releases: list[Callable[[], None]] = []
+        blockers = []
+        try:
+            for blocker_sql in case.blockers:
+                blocker = server.connect(dbname=dbname)
+                blockers.append(blocker)
+                blocker.execute("BEGIN")
+                blocker.execute(blocker_sql)
+                releases.append(blocker.close)  # closing ends (rolls back) its transaction
+            if case.stall:
+                observer.execute("SELECT pg_advisory_lock(%s)", (STALL_KEY,))
+                releases.append(lambda: observer.execute("SELECT pg_advisory_unlock(%s)", (STALL_KEY,)))
+
+            session.execute(f"SET lock_timeout = '{int(WAIT_TIMEOUT)}s'")
+            before = _relations(observer)
+            pid = session.info.backend_pid
+            outcome: dict[str, BaseException] = {}
+
+            def run() -> None:
+                try:
+                    _run_statement(session, case, sql)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                    outcome["error"] = exc
+
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            deadline = time.monotonic() + WAIT_TIMEOUT
+            last_wait: frozenset[Any] = frozenset()
+            released_at = 0.0
+            while thread.is_alive():
+                if time.monotonic() > deadline:
+                    while releases:
+                        releases.pop(0)()
+                    thread.join(WAIT_TIMEOUT)
+                    pytest.fail(f"{case.id}: the statement did not finish")
+                rows = observer.execute(_LOCKS_SQL, (pid,)).fetchall()
+                waiting = frozenset((r[0], r[1], r[2], r[4]) for r in rows if not r[3])
+                new_wait = waiting and waiting != last_wait
+                stuck = waiting and waiting == last_wait and time.monotonic() - released_at > 1.0
+                if new_wait or stuck:
+                    observed.waits += 1
+                    _fold_locks(rows, before, case, sql, observed.locks)
+                    last_wait = waiting
+                    if not releases:
+                        pytest.fail(f"{case.id}: the statement waits for {sorted(map(str, waiting))} but nothing is left to release")
+                    releases.pop(0)()
+                    released_at = time.monotonic()
+                time.sleep(0.002)
+            thread.join()
+            if "error" in outcome:
+                raise outcome["error"]
+        finally:
+            while releases:
+                releases.pop(0)()
+            for blocker in blockers:
+                blocker.close()
+    after = _relations(observer)
+    observed.rewritten = _rewritten(_watched(case, before), after)
+    return observed
+
+
+# -- fixtures and preparations --------------------------------------------------------------
+
+
+def _server_owned_dir() -> str:
+    path = tempfile.mkdtemp(prefix="lint_ts_")
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(SERVICE_USER)
+        os.chown(path, user.pw_uid, user.pw_gid)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster_objects(pg_server: PostgresServer) -> Iterator[dict[str, str | None]]:  # noqa: F811
+    """A role and a second tablespace shared by the module's cases (cluster-wide objects)."""
+    made: dict[str, str | None] = {"role": None, "tablespace": None}
+    ts_dir = None
+    with pg_server.connect() as admin:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone():
+            admin.execute(f"CREATE ROLE {ROLE}")
+        made["role"] = ROLE
+        try:
+            ts_dir = _server_owned_dir()
+            admin.execute(f"CREATE TABLESPACE {TABLESPACE} LOCATION '{ts_dir}'")
+            made["tablespace"] = TABLESPACE
+        except Exception as exc:  # noqa: BLE001 - reported as the skip reason
+            made["tablespace_error"] = str(exc)
+    try:
+        yield made
+    finally:
+        with pg_server.connect() as admin:
+            if made["tablespace"]:
+                admin.execute(f"DROP TABLESPACE IF EXISTS {TABLESPACE}")
+            admin.execute(f"DROP ROLE IF EXISTS {ROLE}")
+        if ts_dir:
+            shutil.rmtree(ts_dir, ignore_errors=True)
+
+
+def _pending_detach(server: PostgresServer, conn: Any) -> None:
+    """Leave meas_2024 'detach pending': cancel a DETACH CONCURRENTLY while it waits."""
+    import psycopg
+
+    dbname = conn.info.dbname
+    with server.connect(dbname=dbname) as reader, server.connect(dbname=dbname) as detacher:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM meas")
+        pid = detacher.info.backend_pid
+        errors: list[BaseException] = []
+
+        def detach() -> None:
+            try:
+                detacher.execute("ALTER TABLE meas DETACH PARTITION meas_2024 CONCURRENTLY")
+            except psycopg.errors.QueryCanceled:
+                pass
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        thread = threading.Thread(target=detach, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while not conn.execute("SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", (pid,)).fetchone():
+            assert time.monotonic() < deadline and thread.is_alive(), errors
+            time.sleep(0.005)
+        conn.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        thread.join(WAIT_TIMEOUT)
+        reader.execute("ROLLBACK")
+        assert not errors, errors
+    pending = conn.execute("SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'meas_2024'::regclass").fetchone()
+    assert pending == (True,)
+
+
+PREPARATIONS: dict[str, Callable[[PostgresServer, Any], None]] = {"pending_detach": _pending_detach}
+
+
+def _params() -> list[Any]:
+    out = []
+    for case in CASES:
+        marks = []
+        if case.xfail:
+            marks.append(pytest.mark.xfail(reason=case.xfail, strict=True))
+        out.append(pytest.param(case, id=case.id, marks=marks))
+    return out
+
+
+def _diff(claimed: dict[str, str], observed: dict[str, str]) -> str:
+    lines = []
+    for name in sorted(set(claimed) | set(observed)):
+        if claimed.get(name) != observed.get(name):
+            lines.append(f"  {name}: model {claimed.get(name)}, PostgreSQL {observed.get(name)}")
+    return "\n".join(lines)
+
+
+# -- the tests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", _params())
+def test_lock_model_matches_postgres(
+    case: Case,
+    pg_server: PostgresServer,  # noqa: F811
+    pg_db: Any,  # noqa: F811
+    cluster_objects: dict[str, str | None],
+) -> None:
+    if case.skip:
+        pytest.skip(case.skip)
+    if pg_server.version_num < case.min_server:
+        pytest.skip(f"needs PostgreSQL {case.min_server // 10000}+ (server is {pg_server.version_num})")
+    if "tablespace" in case.needs and not cluster_objects["tablespace"]:
+        pytest.skip(f"cannot create a tablespace owned by the server's OS user: {cluster_objects.get('tablespace_error')}")
+
+    conn = pg_db
+    dbname = conn.info.dbname
+    made_dirs: list[str] = []
+    sql = case.sql.replace("{db}", dbname)
+    if "{tsdir}" in sql:
+        made_dirs.append(_server_owned_dir())
+        sql = sql.replace("{tsdir}", made_dirs[0])
+    setup = case.setup + (_STALL_SQL if case.stall else "")
+    try:
+        effect = _model_effect(case, sql, case.setup, pg_server.version_num // 10000)
+        assert effect.known is not case.unknown, (
+            f"the model says known={effect.known}, the case expects {'an unknown' if case.unknown else 'a known'} statement"
+        )
+        for stmt in parse(setup).statements if setup.strip() else ():
+            conn.execute(stmt.sql)
+        if case.prepare:
+            PREPARATIONS[case.prepare](pg_server, conn)
+
+        if effect.transactional:
+            observed = _observe_in_transaction(conn, case, sql)
+        else:
+            observed = _observe_outside_transaction(pg_server, conn, case, sql)
+    finally:
+        with pg_server.connect() as admin:
+            for statement in case.cleanup:
+                admin.execute(statement)
+        for path in made_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+    if case.unknown:
+        return  # the model makes no lock claim for it
+    claimed = _claimed(effect)
+    assert claimed == observed.locks, (
+        f"locks differ for {sql!r}:\n{_diff(claimed, observed.locks)}\n"
+        f"model: {claimed}\nPostgreSQL: {observed.locks} ({observed.waits} waits observed)"
+    )
+    assert effect.rewrites == bool(observed.rewritten), (
+        f"model rewrites={effect.rewrites}; relations with a new relfilenode: {sorted(observed.rewritten)}"
+    )
+    if observed.scanned is not None and case.check_scans:
+        assert effect.scans == observed.scanned, (
+            f"model scans={effect.scans}; scans counted in pg_stat_xact_user_tables: {observed.scanned}"
+        )
+
+
+def _model_entries() -> set[str]:
+    handlers = {name[1:] for name in dir(Model) if re.fullmatch(r"_[A-Z][A-Za-z]*Stmt", name)}
+    branches = set(re.findall(r'"(AT_\w+)"', inspect.getsource(Model._alter_cmd)))
+    return handlers | set(locks._NO_LOCKS) | set(locks._AT_LOCKS) | branches
+
+
+def test_every_model_entry_has_a_case() -> None:
+    """A statement kind or ALTER TABLE subcommand added to the model needs a PostgreSQL case here."""
+    covered: set[str] = set()
+    for case in CASES:
+        stmt = _statement(case.sql.replace("{db}", "lint_db"))
+        covered.add(stmt.node_type)
+        if stmt.node_type == "AlterTableStmt":
+            covered |= {unwrap(cmd)[1].get("subtype") for cmd in stmt.node.get("cmds") or ()}
+        covered |= set(case.covers)
+    missing = sorted(_model_entries() - covered)
+    assert not missing, f"no case in tests/lock_cases.py exercises: {missing}"
+
+
+def test_case_ids_are_unique() -> None:
+    ids = [case.id for case in CASES]
+    assert len(ids) == len(set(ids))
