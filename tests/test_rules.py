@@ -21,6 +21,9 @@ def test_rule_case(rule_id, case):
     assert positions(report, rule_id) == case["expect"], [
         (f.rule, f.line, f.column, f.message) for f in report.findings
     ]
+    for finding in report.findings:
+        assert "\n" not in finding.message and "\r" not in finding.message, finding.message
+        assert finding.url.endswith(f"/rules/{finding.rule}.md")
     wanted = case.get("messages")
     if wanted:
         messages = [f.message + " " + f.help for f in report.findings if f.rule == rule_id]

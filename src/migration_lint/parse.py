@@ -182,7 +182,9 @@ def parse(text: str) -> Parsed:
     try:
         raw = parser.parse_sql_json(text)
     except parser.ParseError as exc:
-        message = str(exc.args[0]) if exc.args else "syntax error"
+        message = " ".join(str(exc.args[0]).split()) if exc.args else "syntax error"
+        if len(message) > 200:
+            message = message[:199] + "…"
         offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
         # pglast reports a character offset, sometimes 1-based; clamp it to the text
         offset = max(0, min(offset, len(text)))
