@@ -19,6 +19,18 @@ catalogs and TOAST relations, relations the statement creates, indexes and
 owned sequences (serial / identity) that the statement does not name (DML,
 planning and DDL lock those implicitly along with their table), and the
 pg_class rows of composite types (type metadata nobody reads or writes).
+
+Relations are named the way the model names them: schema-qualified only
+where the statement writes the schema. ``rewrites`` is compared with "a
+relation got a new relfilenode" (the tables and materialized views, or the
+case's ``rewrite_watch``, e.g. the indexes for REINDEX), ``scans`` with
+tuples read in ``pg_stat_xact_user_tables`` (transactional cases only, and
+not where that counter does not mean what the model means; each such case
+says why).
+
+All cases share one database (creating one per case costs more than all the
+cases together); after each case every user object is dropped, and before
+each case the database is checked to be empty.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import inspect
 import os
 import pwd
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -68,7 +81,10 @@ FROM pg_locks l
 WHERE l.pid = %s
   AND (l.locktype <> 'relation' OR l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
 """
-_SCANS_SQL = "SELECT relid::int8, seq_scan + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables"
+# tuples read by sequential and index scans in the current transaction: a statement that reads
+# a table's rows (validation, rewrite, index build) counts them; TRUNCATE's rebuild of empty
+# indexes or a block-by-block copy does not
+_SCANS_SQL = "SELECT relid::int8, seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
 
 _STALL_SQL = f"""
 CREATE FUNCTION lint_stall() RETURNS event_trigger LANGUAGE plpgsql
@@ -285,13 +301,16 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                     _fold_locks(rows, before, case, sql, observed.locks)
                     last_wait = waiting
                     if not releases:
-                        pytest.fail(f"{case.id}: the statement waits for {sorted(map(str, waiting))} but nothing is left to release")
+                        pytest.fail(f"{case.id}: the statement waits for {sorted(map(str, waiting))}, nothing left to release")
                     releases.pop(0)()
                     released_at = time.monotonic()
                 time.sleep(0.002)
             thread.join()
             if "error" in outcome:
                 raise outcome["error"]
+            # every blocker (and the stall) must have made the statement wait, else the
+            # case observes less than it claims to
+            assert not releases, f"{len(releases)} of the case's blockers/stall never made the statement wait"
         finally:
             while releases:
                 releases.pop(0)()
@@ -299,10 +318,85 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                 blocker.close()
     after = _relations(observer)
     observed.rewritten = _rewritten(_watched(case, before), after)
+    # scans stay unmeasured: pg_stat_xact_* only shows the observer's own transaction
     return observed
 
 
 # -- fixtures and preparations --------------------------------------------------------------
+
+# Everything a case's setup may leave behind (user objects have OIDs >= 16384).
+_RESET_SQL = r"""
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT evtname FROM pg_event_trigger LOOP
+        EXECUTE format('DROP EVENT TRIGGER %I', r.evtname);
+    END LOOP;
+    FOR r IN SELECT pubname FROM pg_publication LOOP
+        EXECUTE format('DROP PUBLICATION %I', r.pubname);
+    END LOOP;
+    FOR r IN SELECT extname FROM pg_extension WHERE oid >= 16384 LOOP
+        EXECUTE format('DROP EXTENSION %I CASCADE', r.extname);
+    END LOOP;
+    FOR r IN SELECT fdwname FROM pg_foreign_data_wrapper LOOP
+        EXECUTE format('DROP FOREIGN DATA WRAPPER %I CASCADE', r.fdwname);
+    END LOOP;
+    FOR r IN SELECT nspname FROM pg_namespace
+             WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema' LOOP
+        EXECUTE format('DROP SCHEMA %I CASCADE', r.nspname);
+    END LOOP;
+    CREATE SCHEMA public;
+    FOR r IN SELECT amname FROM pg_am WHERE oid >= 16384 LOOP
+        EXECUTE format('DROP ACCESS METHOD %I CASCADE', r.amname);
+    END LOOP;
+END $$
+"""
+_LEFTOVERS_SQL = r"""
+SELECT 'relation ' || relname FROM pg_class WHERE oid >= 16384
+UNION ALL SELECT 'type ' || typname FROM pg_type WHERE oid >= 16384
+UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE oid >= 16384
+UNION ALL SELECT 'schema ' || nspname FROM pg_namespace
+          WHERE oid >= 16384 AND nspname <> 'public' AND nspname NOT LIKE 'pg\_%'
+UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger
+UNION ALL SELECT 'publication ' || pubname FROM pg_publication
+UNION ALL SELECT 'extension ' || extname FROM pg_extension WHERE oid >= 16384
+UNION ALL SELECT 'foreign data wrapper ' || fdwname FROM pg_foreign_data_wrapper
+UNION ALL SELECT 'access method ' || amname FROM pg_am WHERE oid >= 16384
+UNION ALL SELECT 'cast ' || oid FROM pg_cast WHERE oid >= 16384
+UNION ALL SELECT 'conversion ' || conname FROM pg_conversion WHERE oid >= 16384
+UNION ALL SELECT 'operator ' || oprname FROM pg_operator WHERE oid >= 16384
+"""
+
+
+@pytest.fixture(scope="module")
+def module_db(pg_server: PostgresServer) -> Iterator[Any]:  # noqa: F811
+    """One database for the module (a database per case costs more than all the cases)."""
+    name = f"t_locks_{secrets.token_hex(4)}"
+    with pg_server.connect() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = pg_server.connect(dbname=name)
+        try:
+            yield conn
+        finally:
+            conn.close()
+    finally:
+        with pg_server.connect() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def case_db(module_db: Any) -> Iterator[Any]:
+    """The module's database, empty of user objects; emptied again after the case."""
+    leftovers = [row[0] for row in module_db.execute(_LEFTOVERS_SQL).fetchall()]
+    assert not leftovers, f"the database is not clean: {leftovers}"
+    try:
+        yield module_db
+    finally:
+        if module_db.info.transaction_status != 0:  # psycopg.pq.TransactionStatus.IDLE
+            module_db.execute("ROLLBACK")
+        module_db.execute("SELECT pg_advisory_unlock_all()")
+        module_db.execute(_RESET_SQL)
 
 
 def _server_owned_dir() -> str:
@@ -400,17 +494,15 @@ def _diff(claimed: dict[str, str], observed: dict[str, str]) -> str:
 def test_lock_model_matches_postgres(
     case: Case,
     pg_server: PostgresServer,  # noqa: F811
-    pg_db: Any,  # noqa: F811
+    case_db: Any,
     cluster_objects: dict[str, str | None],
 ) -> None:
-    if case.skip:
-        pytest.skip(case.skip)
     if pg_server.version_num < case.min_server:
         pytest.skip(f"needs PostgreSQL {case.min_server // 10000}+ (server is {pg_server.version_num})")
     if "tablespace" in case.needs and not cluster_objects["tablespace"]:
         pytest.skip(f"cannot create a tablespace owned by the server's OS user: {cluster_objects.get('tablespace_error')}")
 
-    conn = pg_db
+    conn = case_db
     dbname = conn.info.dbname
     made_dirs: list[str] = []
     sql = case.sql.replace("{db}", dbname)
@@ -433,9 +525,10 @@ def test_lock_model_matches_postgres(
         else:
             observed = _observe_outside_transaction(pg_server, conn, case, sql)
     finally:
-        with pg_server.connect() as admin:
-            for statement in case.cleanup:
-                admin.execute(statement)
+        if case.cleanup:
+            with pg_server.connect() as admin:
+                for statement in case.cleanup:
+                    admin.execute(statement)
         for path in made_dirs:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -474,6 +567,10 @@ def test_every_model_entry_has_a_case() -> None:
     assert not missing, f"no case in tests/lock_cases.py exercises: {missing}"
 
 
-def test_case_ids_are_unique() -> None:
+def test_case_table_is_consistent() -> None:
     ids = [case.id for case in CASES]
-    assert len(ids) == len(set(ids))
+    assert len(ids) == len(set(ids)), "case ids must be unique"
+    for case in CASES:
+        assert case.check_scans or case.no_scan_check_reason, f"{case.id}: say why scans are not checked"
+        assert not (case.unknown and case.xfail), f"{case.id}: an unknown statement has no claim to fail"
+        assert not case.prepare or case.prepare in PREPARATIONS, f"{case.id}: no preparation {case.prepare!r}"

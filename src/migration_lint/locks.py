@@ -134,7 +134,7 @@ class Model:
     def effect(self, node_type: str, node: Node) -> Effect:
         handler = getattr(self, f"_{node_type}", None)
         if handler is None:
-            return Effect(known=node_type in _NO_LOCKS, transactional=True)
+            return Effect(known=node_type in _NO_LOCKS, transactional=node_type not in _OUTSIDE_TRANSACTION)
         effect = Effect()
         handler(node, effect)
         return effect
@@ -384,6 +384,9 @@ class Model:
             if part.get("name"):
                 e.add(ast.relation_name(part["name"]), ACCESS_EXCLUSIVE, "partition")
             return SHARE_UPDATE_EXCLUSIVE
+        if subtype in ("AT_AddInherit", "AT_DropInherit") and cmd.get("def"):
+            parent = ast.relation_name(cmd["def"])
+            e.add(parent, SHARE_UPDATE_EXCLUSIVE if subtype == "AT_AddInherit" else ACCESS_SHARE, "parent")
         if subtype == "AT_ClusterOn" and cmd.get("name"):
             e.add(cmd["name"], SHARE_UPDATE_EXCLUSIVE, "index")
         if subtype == "AT_ReplicaIdentity":
@@ -415,7 +418,8 @@ class Model:
                 e.rewrites = True
                 e.scans = True
             elif contype == "CONSTR_GENERATED":
-                if con.get("generated_kind", "a") and not con.get("virtual"):  # STORED
+                # STORED ("s") computes every row now; VIRTUAL ("v", PostgreSQL 18) computes on read
+                if con.get("generated_kind", "s") != "v":
                     e.rewrites = True
                     e.scans = True
             elif contype == "CONSTR_FOREIGN" and con.get("pktable"):
@@ -626,17 +630,83 @@ class Model:
     def _CreateEnumStmt(self, node: Node, e: Effect) -> None:
         pass
 
+    def _CreateFunctionStmt(self, node: Node, e: Effect) -> None:
+        # a LANGUAGE sql body is parsed and analysed at creation (check_function_bodies, on by default),
+        # which locks the relations it uses as its statements would
+        options = ast.def_elems(node.get("options"))
+        statements: list[tuple[str, Node]] = []
+        if node.get("sql_body") is not None:  # BEGIN ATOMIC ... END: lists of statements
+            pending = [node["sql_body"]]
+            while pending:
+                kind, value = unwrap(pending.pop(0))
+                if kind == "List":
+                    pending[:0] = value.get("items") or ()
+                elif kind:
+                    statements.append((kind, value))
+        elif [s.lower() for s in ast.strings([options.get("language")])] == ["sql"]:
+            from .parse import parse  # local import: rarely needed
+
+            parsed = parse("".join(ast.strings([options.get("as")])))
+            statements = [(s.node_type, s.node) for s in parsed.statements]
+        for kind, body in statements:
+            for lock in self.effect(kind, body).locks:
+                e.add(lock.relation, lock.mode, "source")
+
+    def _AlterDomainStmt(self, node: Node, e: Effect) -> None:
+        # adding (or validating) a CHECK, or SET NOT NULL, checks every column of the domain: SHARE on its tables
+        subtype = node.get("subtype")
+        _, con = unwrap(node.get("def"))
+        if subtype not in ("C", "V", "O") or (subtype == "C" and (con or {}).get("skip_validation")):
+            return
+        names = ast.strings(node.get("typeName"))
+        domain = names[-1].lower() if names else "?"
+        for table in self.schema.tables.values() if self.schema is not None else ():
+            if any(split_type(c.type)[0].split(".")[-1] == domain for c in table.columns.values()):
+                e.add(table.name, SHARE)
+                e.scans = True
+
+    def _CreatePublicationStmt(self, node: Node, e: Effect) -> None:
+        for obj in node.get("pubobjects") or ():
+            _, spec = unwrap(obj)
+            if (spec.get("pubtable") or {}).get("relation"):
+                e.add(ast.relation_name(spec["pubtable"]["relation"]), SHARE_UPDATE_EXCLUSIVE)
+
+    def _DiscardStmt(self, node: Node, e: Effect) -> None:
+        e.transactional = node.get("target") != "DISCARD_ALL"
+
+    def _ExplainStmt(self, node: Node, e: Effect) -> None:
+        # planning takes the statement's locks; ANALYZE also runs it
+        kind, query = unwrap(node.get("query"))
+        inner = self.effect(kind, query) if kind else Effect(known=False)
+        for lock in inner.locks:
+            e.add(lock.relation, lock.mode, lock.role)
+        e.known = inner.known
+        if "analyze" in ast.def_elems(node.get("options")):
+            e.rewrites, e.scans, e.row_locks_all = inner.rewrites, inner.scans, inner.row_locks_all
+            e.targets.extend(inner.targets)
+
     # -- data ------------------------------------------------------------
     def _InsertStmt(self, node: Node, e: Effect) -> None:
         name = ast.relation_name(node.get("relation"))
         e.add(name, ROW_EXCLUSIVE)
         e.targets.append(ast.table_key(name))
         self._reads_from(node.get("selectStmt"), e, exclude={name})
+        self._fk_checks(name, None, e)
+
+    def _fk_checks(self, table: str, columns: set[str] | None, e: Effect) -> None:
+        """Rows written with a foreign key are checked with SELECT ... FOR KEY SHARE: ROW SHARE on the referenced table."""
+        model = self.schema.table(table) if self.schema is not None else None
+        for constraint in model.constraints if model is not None else ():
+            if constraint.kind == "CONSTR_FOREIGN" and constraint.references and (
+                columns is None or columns & set(constraint.columns)
+            ):
+                e.add(constraint.references, ROW_SHARE, "referenced")
 
     def _UpdateStmt(self, node: Node, e: Effect) -> None:
         name = ast.relation_name(node.get("relation"))
         e.add(name, ROW_EXCLUSIVE)
         e.targets.append(ast.table_key(name))
+        self._fk_checks(name, {unwrap(t)[1].get("name") for t in node.get("targetList") or ()}, e)
         if node.get("whereClause") is None:
             e.row_locks_all = True
             e.scans = True
@@ -697,9 +767,11 @@ _NO_LOCKS = frozenset(
      "AlterDefaultPrivilegesStmt", "CreateCastStmt", "DefineStmt", "AlterFunctionStmt", "NotifyStmt",
      "ListenStmt", "CreateRangeStmt", "AlterDomainStmt", "CreateConversionStmt", "CreateFdwStmt",
      "CreateForeignServerStmt", "CreateUserMappingStmt", "CreatePublicationStmt", "CreateEventTrigStmt",
-     "AlterExtensionStmt", "CommentStmt", "CheckPointStmt", "DiscardStmt", "CallStmt", "AlterDatabaseSetStmt",
+     "AlterExtensionStmt", "CommentStmt", "CheckPointStmt", "DiscardStmt", "AlterDatabaseSetStmt",
      "AlterRoleSetStmt", "CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "ExplainStmt"}
 )
+# Statements of _NO_LOCKS that cannot run inside a transaction block.
+_OUTSIDE_TRANSACTION = frozenset({"CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt"})
 _CATALOG_ONLY_DROPS = frozenset(
     {"OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_SCHEMA",
      "OBJECT_EXTENSION", "OBJECT_AGGREGATE", "OBJECT_OPERATOR", "OBJECT_COLLATION", "OBJECT_CAST",
