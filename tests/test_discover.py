@@ -100,3 +100,10 @@ def test_exclude(tmp_path):
     touch(tmp_path / "m" / "seed" / "seed.sql")
     result = discover([str(tmp_path / "m")], exclude=["**/seed/*.sql"])
     assert [Path(f.display).name for f in result.files] == ["001_a.sql"]
+
+
+def test_diesel_versions_with_and_without_dashes_sort_by_time(tmp_path):
+    for folder in ("2020-07-14-113112_b", "20170428154714_a", "2026-03-12-181649-0000_c"):
+        touch(tmp_path / "migrations" / folder / "up.sql")
+    names = [f.name for f in discover([str(tmp_path / "migrations")]).files]
+    assert names == ["a", "b", "c"]

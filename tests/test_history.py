@@ -25,7 +25,7 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def _lint(args, capsys):
-    main(args + ["--format", "json"])
+    main(args + ["--format", "json", "--select", "set-not-null,alter-column-type,non-concurrent-index"])
     return json.loads(capsys.readouterr().out)
 
 
@@ -45,7 +45,7 @@ def test_without_history_the_verdict_is_conservative(tmp_path, capsys):
     target = str(root / "20240301000000_make_client_size_required" / "migration.sql")
     data = _lint([target, "--no-history"], capsys)
     [file] = data["files"]
-    assert [f["rule"] for f in file["findings"]] == ["set-not-null"]
+    assert [f["rule"] for f in file["findings"]] == ["set-not-null", "alter-column-type"]
     assert file["statements"][0]["scans"] is True and file["risk"] == "HIGH"
     assert file["statements"][1]["rewrites"] is True
 

@@ -28,7 +28,7 @@ FRAMEWORKS = ("prisma", "drizzle", "flyway", "golang-migrate", "dbmate", "supaba
 
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".hg", ".svn", ".tox", "dist", "build"}
 
-_PRISMA_DIR = re.compile(r"^(\d{8,})_(.+)$")
+_PRISMA_DIR = re.compile(r"^(\d+)_(.+)$")
 _DIESEL_DIR = re.compile(r"^(\d{4}-\d{2}-\d{2}-\d{6}(?:-\d{4})?|\d{8,})_(.+)$")
 _FLYWAY = re.compile(r"^(?P<prefix>[VU])(?P<version>[0-9][0-9._]*)__(?P<desc>.+)\.sql$", re.I)
 _FLYWAY_REPEATABLE = re.compile(r"^R__(?P<desc>.+)\.sql$", re.I)
@@ -135,6 +135,10 @@ def _sort_key(item: MigrationFile) -> tuple:
     group = str(item.group or "")
     version = item.version or ""
     repeatable = version == "~repeatable"
+    if item.framework == "diesel" or re.fullmatch(r"\d{4}-\d{2}-\d{2}-\d{6}(?:-\d{4})?", version):
+        # Diesel compares versions with the dashes removed: 2020-07-14-113112 is 20200714113112
+        # (compared as strings, so pad to a common length before the numeric comparison)
+        version = version.replace("-", "").ljust(24, "0")
     return (group, repeatable, natural_key(version), natural_key(item.name or ""), item.display)
 
 

@@ -174,7 +174,7 @@ class Linter:
         by_target = self.ruleset.by_target
         findings: list[Finding] = []
         migration = file.display
-        model = Model(Settings(pg_version=self.config.pg_version), schema)
+        model = Model(Settings(pg_version=self.config.pg_version, timezone_utc=self.config.timezone_utc), schema)
         for stmt in statements:
             ctx.index = stmt.index
             # the lock model sees the schema as it stands before the statement
@@ -277,8 +277,8 @@ class Linter:
                 ctx.transactions.append(Transaction(True, False, implicit))
             else:
                 ctx.transactions.append(Transaction(False, False, ""))
-            if node_type == "CreateStmt" or node_type == "CreateTableAsStmt":
-                rel = node.get("relation") or (node.get("into") or {}).get("rel")
+            if node_type in ("CreateStmt", "CreateTableAsStmt") or (node_type == "SelectStmt" and node.get("intoClause")):
+                rel = node.get("relation") or (node.get("into") or node.get("intoClause") or {}).get("rel")
                 if rel:
                     created.add(ast.table_key(ast.relation_name(rel)))
             elif node_type == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE":

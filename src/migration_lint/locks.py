@@ -118,6 +118,7 @@ class Effect:
 @dataclass
 class Settings:
     pg_version: float = 15.0
+    timezone_utc: bool = True  # the migration session runs with TimeZone = UTC
 
 
 class Model:
@@ -480,9 +481,10 @@ class Model:
         )
 
     def _type_change_rewrites(self, table: str, column: str | None, coldef: Node) -> bool:
-        if coldef.get("raw_default") is not None:  # USING expression
-            return True
         new_type = ast.type_name(coldef.get("typeName"))
+        using = coldef.get("raw_default")  # USING expression
+        if using is not None and not plain_cast(using, column or "", new_type):
+            return True
         old_type = None
         if self.schema is not None and column:
             model = self.schema.table(table)
@@ -490,7 +492,7 @@ class Model:
                 old_type = model.columns[column].type
         if old_type is None:
             return True  # unknown old type: assume the worst
-        return not binary_coercible(old_type, new_type)
+        return type_change_rewrites(old_type, new_type, pg_version=self.pg, timezone_utc=self.settings.timezone_utc)
 
     # -- indexes ---------------------------------------------------------
     def _IndexStmt(self, node: Node, e: Effect) -> None:
@@ -951,4 +953,42 @@ def binary_coercible(old: str, new: str, *, timezone_utc: bool = False) -> bool:
         return True
     if old_base == "timestamp" and new_base == "timestamptz":
         return timezone_utc
+    return False
+
+
+SERIAL_BASE = {"serial": "int4", "serial4": "int4", "bigserial": "int8", "serial8": "int8", "smallserial": "int2",
+                "serial2": "int2"}
+
+
+def type_change_rewrites(old_type: str, new_type: str, *, pg_version: float = 15.0, timezone_utc: bool = True) -> bool:
+    """Does ``ALTER COLUMN … TYPE new_type`` rewrite a column of `old_type`? (checked against PostgreSQL 15)"""
+    old_type = SERIAL_BASE.get(old_type, old_type)
+    old_base, old_mods, old_array = split_type(old_type)
+    new_base, new_mods, new_array = split_type(new_type)
+    if old_array or new_array:
+        # arrays: only the same element type, keeping or dropping its modifier, avoids the rewrite
+        return not (old_array and new_array and old_base == new_base and (not new_mods or new_mods == old_mods))
+    if {old_base, new_base} == {"timestamp", "timestamptz"}:
+        if old_base == new_base:
+            return not binary_coercible(old_type, new_type)
+        if old_base == "timestamptz":
+            return True  # timestamptz → timestamp always converts the values
+        # PostgreSQL 12+ skips the rewrite when the session time zone is UTC, unless a precision
+        # has to be applied to the result (timestamp(3) → timestamptz(3) still rewrites)
+        return not (timezone_utc and pg_version >= 12 and not new_mods)
+    if "citext" in (old_base, new_base) and {old_base, new_base} <= {"citext", "text", "varchar"}:
+        # binary-coercible casts; only shortening a varchar needs the rows checked
+        return new_base == "varchar" and bool(new_mods)
+    return not binary_coercible(old_type, new_type)
+
+
+def plain_cast(using: Any, column: str, new_type: str) -> bool:
+    """Is a USING expression just the column, or the column cast to the new type (the default conversion)?"""
+    kind, value = unwrap(using)
+    if kind == "TypeCast":
+        if not new_type or ast.type_name(value.get("typeName")) != new_type:
+            return False
+        kind, value = unwrap(value.get("arg"))
+    if kind == "ColumnRef":
+        return ast.strings(value.get("fields"))[-1:] == [column]
     return False

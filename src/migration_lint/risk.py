@@ -20,6 +20,8 @@ from __future__ import annotations
 from .locks import ACCESS_EXCLUSIVE, Effect
 from .model import Finding, Risk, Statement
 
+_HARMLESS_RENAMES = frozenset({"OBJECT_INDEX", "OBJECT_TABCONSTRAINT", "OBJECT_DOMCONSTRAINT", "OBJECT_TRIGGER",
+                               "OBJECT_POLICY", "OBJECT_RULE", "OBJECT_STATISTIC_EXT"})
 _BREAKING_DROPS = frozenset({"OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_TYPE",
                              "OBJECT_FUNCTION", "OBJECT_SCHEMA", "OBJECT_PROCEDURE"})
 
@@ -28,6 +30,8 @@ def breaks_running_code(stmt: Statement) -> str:
     """Why the statement breaks application code deployed now ("" if it does not)."""
     node_type, node = stmt.node_type, stmt.node
     if node_type == "RenameStmt":
+        if node.get("renameType") in _HARMLESS_RENAMES:
+            return ""
         return "renames an object the running code may use"
     if node_type == "DropStmt" and node.get("removeType") in _BREAKING_DROPS:
         return "drops an object the running code may use"
@@ -75,7 +79,7 @@ def statement_risk(stmt: Statement, effect: Effect, findings: list[Finding], on_
 
 
 # Rules whose findings mean "this will fail when deployed": HIGH even on new tables.
-_FAILURE_RULES = frozenset({"concurrently-in-transaction"})
+_FAILURE_RULES = frozenset({"concurrently-in-transaction", "enum-value-used-in-transaction"})
 
 
 def file_risk(statement_risks: list[tuple[Risk, str]], findings: list[Finding]) -> tuple[Risk, str]:

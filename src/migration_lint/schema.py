@@ -142,7 +142,9 @@ class Schema:
                 if column in table.columns:
                     table.columns[column].not_null = True
         if contype in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") and not con.get("indexname"):
-            index_name = con.get("conname") or f"{table.name}_{'_'.join(columns)}_{'pkey' if contype == 'CONSTR_PRIMARY' else 'key'}"
+            # PostgreSQL's default names: <table>_pkey, <table>_<columns>_key
+            bare = table.name.split(".")[-1]
+            index_name = con.get("conname") or (f"{bare}_pkey" if contype == "CONSTR_PRIMARY" else f"{bare}_{'_'.join(columns)}_key")
             self.indexes[index_name] = Index(index_name, table.name, columns, unique=True)
         table.constraints.append(constraint)
 
@@ -190,7 +192,7 @@ class Schema:
         for param in node.get("indexParams") or ():
             _, elem = unwrap(param)
             columns.append(elem.get("name") or "(expr)")
-        name = node.get("idxname") or f"{table}_{'_'.join(columns)}_idx"
+        name = node.get("idxname") or f"{table.split('.')[-1]}_{'_'.join(columns)}_idx"
         if node.get("if_not_exists") and name in self.indexes:
             return
         self.indexes[name] = Index(
