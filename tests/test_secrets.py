@@ -78,3 +78,15 @@ def test_stdin_is_masked_too(capsys, monkeypatch):
     assert code == 1
     for what, secret in SECRETS.items():
         assert secret not in printed, f"stdin JSON report echoes the {what}"
+
+
+def test_secrets_are_masked_even_when_the_rule_is_not_selected(tmp_path, capsys):
+    from migration_lint.cli import main
+
+    path = tmp_path / "001_create_role.sql"
+    secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    path.write_text(f"CREATE INDEX i ON t (x);\nINSERT INTO settings (key, value) VALUES ('gh', '{secret}');\n")
+    for fmt in ("text", "json", "sarif", "github"):
+        main([str(path), "--format", fmt, "--ignore", "plaintext-secret"])
+        out = capsys.readouterr().out
+        assert secret not in out and secret[8:] not in out, fmt

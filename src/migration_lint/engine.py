@@ -197,6 +197,9 @@ class Linter:
                 findings.append(self._meta("parse-error", f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}"))
 
         findings.extend(self._apply_suppressions(directives, findings))
+        from .secrets import scrub
+
+        scrub(statements, findings)  # no report shows a recognised secret, whichever rules ran
         selected = self.ruleset.severities
         report.findings = sorted(
             (f for f in findings if not f.suppressed and (f.rule in selected or f.rule not in self.registry)),

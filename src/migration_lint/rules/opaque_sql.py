@@ -95,7 +95,7 @@ def _position(ctx: Context, body_start: int | None, lineno: int) -> tuple[int, i
 
 
 def _one_line(sql: str, limit: int = 70) -> str:
-    from .plaintext_secret import redact_text
+    from ..secrets import redact_text
 
     text = " ".join(redact_text(sql).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

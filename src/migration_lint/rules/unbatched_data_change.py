@@ -176,7 +176,7 @@ def _short(text: str | None, fallback: str) -> str:
     """Deparsed SQL for a help text: long string constants elided (they may hold data or secrets)."""
     if not text:
         return fallback
-    from .plaintext_secret import redact_text
+    from ..secrets import redact_text
 
     text = _LONG_LITERAL.sub(lambda m: m.group(0) if len(m.group(0)) <= 26 else "'…'", redact_text(text))
     return text if len(text) <= 300 else fallback
