@@ -6,11 +6,13 @@ where the rule fires (an empty list means "must not fire"). Optional keys:
 that sets the migration name and framework, e.g.
 prisma/migrations/20240101000000_add_x/migration.sql), `history` (SQL of an
 earlier migration, replayed into the schema model first), `messages`
-(substrings that the messages must contain, in order).
+(substrings that the messages must contain, in order), `change` (how the
+file changed since the --diff base: added, modified, renamed, deleted).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ def lint_case(case: dict[str, Any], rule_id: str | None = None) -> FileReport:
         file = MigrationFile(None, "case.sql", case.get("framework", "plain"), case.get("migration"), text=case["sql"])
     if case.get("framework"):
         file.framework = case["framework"]
+    file.change = case.get("change")
     schema = Schema()
     for history in case.get("history") or ():
         for stmt in parse(history).statements:
@@ -66,4 +69,7 @@ def example_case(sql: str) -> dict[str, Any]:
     case: dict[str, Any] = {"sql": sql}
     if first.startswith("--") and first.rstrip().endswith(".sql"):
         case["path"] = first[2:].strip()
+    change = re.search(r"^--\s*change:\s*(added|modified|renamed|deleted)\b", sql, re.M)
+    if change:
+        case["change"] = change.group(1)
     return case

@@ -15,7 +15,7 @@ from typing import Sequence
 from . import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("check", "rules", "explain", "docs", "stats")
+COMMANDS = ("check", "rules", "explain", "docs", "stats", "review")
 
 
 class UsageError(Exception):
@@ -88,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return cmd_docs(rest)
             if command == "stats":
                 return cmd_stats(rest)
+            if command == "review":
+                from .review import cmd_review
+
+                return cmd_review(rest)
             return cmd_check(rest)
         return cmd_check(argv)
     except UsageError as exc:
@@ -104,8 +108,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def build_linter(args: argparse.Namespace):
+    """The Linter, Config and rule registry from the lint options (check and review share this)."""
+    from .config import check_rule_ids, parse_pg_version
+
+    config = _load_config(args)
+    registry = _registry()
+    if args.select:
+        config.select = _split(args.select)
+    if args.ignore:
+        config.ignore = list(config.ignore) + _split(args.ignore)
+    if args.fail_on:
+        config.fail_on = args.fail_on
+    if args.pg_version:
+        try:
+            config.pg_version = parse_pg_version(args.pg_version)
+        except ValueError as exc:
+            raise UsageError(f"--pg-version: {exc}") from None
+    if args.framework:
+        config.framework = args.framework
+    if args.prisma_version:
+        config.prisma_version = args.prisma_version
+    if args.include_down:
+        config.include_down = True
+    check_rule_ids(config, set(registry))
+    stats = None
+    stats_path = args.stats or config.stats
+    if stats_path:
+        from .estimate import load_stats
+
+        stats = load_stats(Path(stats_path))
+    from .engine import Linter
+
+    return Linter(config, registry, stats=stats), config, registry
+
+
 def cmd_check(argv: list[str]) -> int:
-    from .config import ConfigError, check_rule_ids, parse_pg_version
+    from .config import ConfigError
     from .estimate import StatsError
     from .registry import RegistryError
 
@@ -113,41 +152,13 @@ def cmd_check(argv: list[str]) -> int:
     if not args.paths:
         raise UsageError("no path given: try `migration-lint prisma/migrations/` (or - for stdin); see --help")
     try:
-        config = _load_config(args)
-        registry = _registry()
-        if args.select:
-            config.select = _split(args.select)
-        if args.ignore:
-            config.ignore = list(config.ignore) + _split(args.ignore)
-        if args.fail_on:
-            config.fail_on = args.fail_on
-        if args.pg_version:
-            try:
-                config.pg_version = parse_pg_version(args.pg_version)
-            except ValueError as exc:
-                raise UsageError(f"--pg-version: {exc}") from None
-        if args.framework:
-            config.framework = args.framework
-        if args.prisma_version:
-            config.prisma_version = args.prisma_version
-        if args.include_down:
-            config.include_down = True
-        check_rule_ids(config, set(registry))
-        stats = None
-        stats_path = args.stats or config.stats
-        if stats_path:
-            from .estimate import load_stats
-
-            stats = load_stats(Path(stats_path))
-        from .engine import Linter
-
-        linter = Linter(config, registry, stats=stats)
+        linter, config, registry = build_linter(args)
     except (ConfigError, RegistryError, StatsError) as exc:
         _err(str(exc))
         return EXIT_USAGE
 
     from .discover import classify, discover
-    from .model import Finding, FileReport, MigrationFile, Risk, RunReport, Severity
+    from .model import Finding, FileReport, MigrationFile, Risk, Severity
 
     files: list[MigrationFile] = []
     problems: list[tuple[str, str]] = []

@@ -14,10 +14,10 @@ from typing import Iterable
 
 from . import ast
 from .config import Config, effective_severity, rule_options
-from .context import Context, Timeouts, Transaction, _non_transactional, implicit_transaction
+from .context import Context, Timeouts, Transaction, implicit_transaction
 from .directives import Directives, collect
 from .locks import Model, Settings
-from .model import FileReport, Finding, MigrationFile, Risk, RunReport, Severity, StatementReport
+from .model import FileReport, Finding, Lock, MigrationFile, Risk, RunReport, Severity, StatementReport
 from .parse import Parsed, parse
 from .risk import file_risk, statement_risk
 from .rule import Rule
@@ -344,9 +344,7 @@ def _is_zero(node: dict) -> bool:
     return False
 
 
-def _lock(relation_lock) -> "Lock":
-    from .model import Lock
-
+def _lock(relation_lock) -> Lock:
     return Lock(relation_lock.relation, relation_lock.mode)
 
 

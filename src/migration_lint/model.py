@@ -62,6 +62,7 @@ class MigrationFile:
     text: str | None = None  # content already read (stdin, tests)
     dbmate_no_transaction: bool = False
     direction: str = "up"
+    change: str | None = None  # since the --diff base: "added", "modified", "renamed" or "deleted"
 
 
 @dataclass

@@ -86,7 +86,7 @@ class AddColumnRewrite(Rule):
         constraints = [ast.unwrap(c)[1] for c in coldef.get("constraints") or ()]
         not_null = any(c.get("contype") in ("CONSTR_NOTNULL", "CONSTR_PRIMARY") for c in constraints)
         then_not_null = (
-            f" Then make it NOT NULL without a long lock (see `set-not-null`)." if not_null else ""
+            " Then make it NOT NULL without a long lock (see `set-not-null`)." if not_null else ""
         )
         lock_words = (f"under an ACCESS EXCLUSIVE lock: reads and writes of {qt} wait until every row has been "
                       "rewritten")

@@ -1,0 +1,396 @@
+"""The pull-request comment (and job summary) in GitHub-flavoured Markdown.
+
+This module prepares the data; ``templates/comment.md.j2`` lays it out.
+Everything taken from a migration (SQL, paths, identifiers inside messages)
+goes through :func:`inert` or :func:`code`, so that it cannot change the
+structure of the comment (tables, ``<details>``, HTML comments, code spans)
+or notify anybody (``@mentions``, ``#123`` references).
+
+The comment must stay under GitHub's 65,536-character limit. It degrades in
+steps until it fits: ``full`` (every statement, every finding with its help)
+→ ``compact`` (only the risky statements, help shortened) → ``summary`` (one
+block per migration, findings without help, no statement tables) → ``list``
+(one line per migration, as many as fit, and a note saying how many were
+left out).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from markupsafe import Markup
+
+from .. import __version__
+from ..model import FileReport, Finding, Risk, RunReport, Severity, StatementReport
+from .sanitize import one_line, terminal, utf8
+
+MARKER = "<!-- migration-lint:comment -->"
+GITHUB_LIMIT = 65_536  # characters in an issue comment body
+BUDGET = GITHUB_LIMIT - 1_536  # a margin for characters GitHub may count differently
+LEVELS = ("full", "compact", "summary", "list")
+
+SQL_EXCERPT = 80
+PATH_LIMIT = 240
+TEXT_LIMIT = 1_200
+COMPACT_TEXT_LIMIT = 300
+COMPACT_STATEMENTS = 25
+SUMMARY_FINDINGS = 10
+QUIET_NAMES = 40
+
+# -- the reviewer checklist: rule id → items (one table; rules not named here add nothing) ---------
+CHECKLIST_ITEMS = {
+    "backup": "A backup of the data being destroyed exists, and the migration says where it is (`-- backup: …`).",
+    "deploy-first": "The application change that stops using the old name, column, default or object is deployed before this migration.",
+    "batch": "Data backfills run in batches (by key, a few thousand rows each), outside the schema migration's transaction.",
+    "lock-timeout": "`SET lock_timeout` (e.g. `'5s'`) comes before statements that take strong locks, so a queued lock fails fast instead of stalling every query behind it; the deploy retries.",
+    "long-lock": "Statements that rewrite or scan a large table under a lock use the safe alternative, or run in a maintenance window.",
+    "outside-transaction": "`CONCURRENTLY` statements run outside a transaction (a migration of their own, with the tool's no-transaction option).",
+    "new-migration": "Migrations already applied stay unchanged: the change is a new migration.",
+    "parse": "The migration parses as PostgreSQL SQL (templates rendered, placeholders configured).",
+}
+CHECKLIST = {
+    "drop-without-backup": ("backup", "deploy-first"),
+    "drop-object": ("deploy-first",),
+    "drop-default": ("deploy-first",),
+    "drop-not-null": ("deploy-first",),
+    "rename-column": ("deploy-first",),
+    "rename-table": ("deploy-first",),
+    "rename-object": ("deploy-first",),
+    "set-schema": ("deploy-first",),
+    "enum-rename-value": ("deploy-first",),
+    "mixed-schema-and-data": ("batch",),
+    "unbatched-data-change": ("batch",),
+    "insert-select-large": ("batch",),
+    "not-null-without-default": ("batch",),
+    "set-not-null": ("lock-timeout", "long-lock"),
+    "non-concurrent-index": ("lock-timeout", "long-lock"),
+    "add-column-rewrite": ("lock-timeout", "long-lock"),
+    "alter-column-type": ("lock-timeout", "long-lock"),
+    "constraint-not-valid": ("lock-timeout", "long-lock"),
+    "missing-lock-timeout": ("lock-timeout",),
+    "concurrently-in-transaction": ("outside-transaction",),
+    "enum-value-used-in-transaction": ("outside-transaction",),
+    "edited-migration": ("new-migration",),
+    "parse-error": ("parse",),
+}
+
+_RISK_ICON = {Risk.HIGH: "🔴", Risk.MEDIUM: "🟠", Risk.LOW: "🟢"}
+_SEVERITY_ICON = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+
+# -- the sanitiser -----------------------------------------------------------------------------------
+# Every character that can open or close Markdown or HTML structure becomes a named entity: it still
+# reads the same, but it is text. `@` and `#` get a zero-width joiner after them, which breaks
+# @mentions and #123 / GH-123 references (GitHub matches them on the rendered text, where entities are
+# already decoded, so an entity alone would not be enough). No entity has `#` followed by digits.
+# `"`, `'`, `(`, `)` and `:` stay: nothing from a migration is put in an attribute or a link, and a
+# link cannot open without `[`.
+_ENTITIES = {ord(ch): f"&{name};" for ch, name in {
+    "&": "amp", "<": "lt", ">": "gt", "`": "grave", "*": "ast", "_": "lowbar", "[": "lsqb", "]": "rsqb",
+    "|": "vert", "\\": "bsol", "$": "dollar", "~": "#x7E",
+}.items()}
+_ENTITIES[ord("@")] = "@&zwj;"
+_ENTITIES[ord("#")] = "#&zwj;"
+_GH_REFERENCE = re.compile(r"\b(gh)-(?=\d)", re.I)
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def _escape(text: str) -> str:
+    text = terminal(utf8(text)).replace("\n", " ").replace("\t", " ")
+    text = _GH_REFERENCE.sub(lambda m: m.group(1) + "\u2060-", text)
+    return text.translate(_ENTITIES).replace("\u2060", "&zwj;")
+
+
+def inert(text: str, limit: int = TEXT_LIMIT) -> Markup:
+    """Text from a migration as inert Markdown: one line, no structure, no mentions, no references.
+
+    Every character that could open or close Markdown or HTML (`<`, `>`, `&`, backticks, `*`, `_`,
+    `[`, `]`, `|`, `\\`, `~`, `$`) becomes a named entity, `@` and `#` are followed by a zero-width
+    joiner, control characters and bidi overrides are shown escaped, white space runs become one
+    space, and the text is cut at `limit` characters (before escaping) with an ellipsis.
+    """
+    return Markup(_escape(one_line(str(text), limit)))
+
+
+def code(text: str, limit: int = SQL_EXCERPT) -> Markup:
+    """Inline code whose content cannot end the code span: ``<code>`` with escaped content."""
+    return Markup("<code>") + inert(text, limit) + Markup("</code>")
+
+
+def rich(text: str, limit: int = TEXT_LIMIT) -> Markup:
+    """A rule's message or help: its `code spans` become <code>, everything else is inert text.
+
+    Identifiers inside the message come from the migration; a backtick inside one can only shift
+    which parts look like code, never let anything out (every part is escaped).
+    """
+    text = one_line(str(text), limit)
+    if limit and text.endswith("…") and text.count("`") % 2:
+        head, _, tail = text.rpartition("`")  # a code span cut in the middle: keep it closed
+        text = head + "`" + tail[:-1] + "`…"
+    out = Markup("")
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        out += Markup(_escape(text[position:match.start()]))
+        out += Markup("<code>") + Markup(_escape(match.group(1))) + Markup("</code>")
+        position = match.end()
+    out += Markup(_escape(text[position:]))
+    return out
+
+
+def safe_url(url: str) -> str:
+    """An http(s) URL that cannot break out of a Markdown link ("" if it is not one)."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return quote(url, safe=":/?#&=%+,;~.-_@!$*'")
+
+
+# -- the data the template shows -------------------------------------------------------------------
+@dataclass
+class StatementView:
+    line: int
+    sql: Markup
+    lock: Markup
+    work: str
+    estimate: Markup
+    risk: str
+    icon: str
+    reason: Markup
+
+
+@dataclass
+class FindingView:
+    severity: str
+    icon: str
+    rule: str
+    url: str
+    line: int
+    message: Markup
+    help: Markup
+
+
+@dataclass
+class FileView:
+    path: Markup
+    risk: str
+    icon: str
+    reason: Markup
+    quiet: bool
+    change: str
+    counts: dict[str, int]
+    rules: list[Markup] = field(default_factory=list)
+    statements: list[StatementView] = field(default_factory=list)
+    hidden_statements: int = 0
+    low_statements: int = 0
+    findings: list[FindingView] = field(default_factory=list)
+    hidden_findings: int = 0
+
+
+def lock_words(mode: str) -> str:
+    """`AccessExclusiveLock` → `ACCESS EXCLUSIVE`."""
+    name = mode[:-4] if mode.endswith("Lock") else mode
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).upper()
+
+
+def _blocks(item: StatementReport) -> str:
+    if not item.known:
+        return "unknown lock (not in the lock model)"
+    if not item.locks:
+        return "no lock on an existing table"
+    if item.blocks:
+        return "blocks " + " and ".join(item.blocks)
+    return "blocks neither reads nor writes"
+
+
+def _statement_view(item: StatementReport) -> StatementView:
+    stmt = item.statement
+    locks = Markup(", ").join(Markup(lock_words(l.mode)) + Markup(" on ") + code(l.relation, 63) for l in item.locks)
+    blocks = _blocks(item)
+    lock = (locks + Markup(": ") + Markup(blocks)) if item.locks and item.known else Markup(blocks)
+    work = ", ".join(w for w, on in (("rewrite", item.rewrites), ("scan", item.scans)) if on) or "—"
+    estimate = inert(item.estimate.get("text", ""), 120) if isinstance(item.estimate, dict) else Markup("")
+    reason = inert(item.risk_reason, 200) if item.risk is not Risk.LOW else Markup("")
+    return StatementView(stmt.line, code(stmt.sql), lock, work, estimate, item.risk.value, _RISK_ICON[item.risk], reason)
+
+
+def _finding_view(finding: Finding, text_limit: int, with_help: bool) -> FindingView:
+    return FindingView(
+        severity=finding.severity.value,
+        icon=_SEVERITY_ICON[finding.severity],
+        rule=inert(finding.rule, 80),
+        url=safe_url(finding.url),
+        line=finding.line,
+        message=rich(finding.message, text_limit),
+        help=rich(finding.help, text_limit) if with_help and finding.help else Markup(""),
+    )
+
+
+def _counts(report: FileReport) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for finding in report.findings:
+        counts[finding.severity.value] += 1
+    return counts
+
+
+def is_quiet(report: FileReport) -> bool:
+    """Nothing to say: no finding and no statement above LOW."""
+    return not report.findings and report.risk is Risk.LOW
+
+
+def file_view(report: FileReport, level: str) -> FileView:
+    view = FileView(
+        path=code(report.file.display, PATH_LIMIT),
+        risk=report.risk.value,
+        icon=_RISK_ICON[report.risk],
+        reason=rich(report.risk_reason, 300),
+        quiet=is_quiet(report),
+        change=report.file.change or "",
+        counts=_counts(report),
+        rules=[inert(rule, 80) for rule in sorted({f.rule for f in report.findings})],
+    )
+    if level == "full":
+        view.statements = [_statement_view(s) for s in report.statements]
+        view.findings = [_finding_view(f, TEXT_LIMIT, True) for f in report.findings]
+    elif level == "compact":
+        risky = [s for s in report.statements if s.risk is not Risk.LOW]
+        view.low_statements = len(report.statements) - len(risky)
+        view.statements = [_statement_view(s) for s in risky[:COMPACT_STATEMENTS]]
+        view.hidden_statements = max(0, len(risky) - COMPACT_STATEMENTS)
+        view.findings = [_finding_view(f, COMPACT_TEXT_LIMIT, True) for f in report.findings]
+    elif level == "summary":
+        view.findings = [_finding_view(f, COMPACT_TEXT_LIMIT, False) for f in report.findings[:SUMMARY_FINDINGS]]
+        view.hidden_findings = max(0, len(report.findings) - SUMMARY_FINDINGS)
+    return view
+
+
+def checklist(run: RunReport) -> list[str]:
+    """Checklist items for the rules that fired, in the table's order, each once."""
+    fired = {f.rule for r in run.files for f in r.findings}
+    keys: list[str] = []
+    for rule_id, items in CHECKLIST.items():
+        if rule_id in fired:
+            keys.extend(k for k in items if k not in keys)
+    order = list(CHECKLIST_ITEMS)
+    return [CHECKLIST_ITEMS[k] for k in sorted(keys, key=order.index)]
+
+
+def rule_links(run: RunReport) -> list[tuple[Markup, str]]:
+    seen: dict[str, str] = {}
+    for report in run.files:
+        for finding in report.findings:
+            if finding.rule not in seen:
+                seen[finding.rule] = safe_url(finding.url)
+    return [(inert(rule, 80), url) for rule, url in sorted(seen.items())]
+
+
+def _headline(run: RunReport) -> tuple[Markup, Markup]:
+    """The overall risk's reason and the migration it comes from."""
+    for report in run.files:
+        if report.risk is run.risk:
+            return rich(report.risk_reason, 300), code(report.file.display, PATH_LIMIT)
+    return Markup("nothing was checked"), Markup("")
+
+
+def is_clean(run: RunReport) -> bool:
+    return all(is_quiet(r) for r in run.files)
+
+
+# -- rendering -------------------------------------------------------------------------------------
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("migration_lint", "templates"),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=True,  # anything not prepared here is HTML-escaped, never raw
+    )
+
+
+@dataclass
+class Rendered:
+    body: str
+    level: str  # full, compact, summary, list or clean
+
+
+def _render(run: RunReport, level: str, *, marker: bool, scope: str, details_url: str, shown: int | None = None) -> str:
+    counts = run.counts()
+    quiet = [r for r in run.files if is_quiet(r)]
+    loud = [r for r in run.files if not is_quiet(r)]
+    files = [file_view(r, level) for r in (run.files if level in ("full",) else loud)]
+    omitted = 0
+    if level == "list":
+        shown = len(loud) if shown is None else shown
+        omitted = len(loud) - shown
+        files = files[:shown]
+    reason, where = _headline(run)
+    estimates = any(isinstance(s.estimate, dict) for r in run.files for s in r.statements)
+    template = _environment().get_template("comment.md.j2")
+    body = template.render(
+        marker=Markup(MARKER) if marker else "",
+        level=level,
+        clean=is_clean(run),
+        risk=run.risk.value,
+        risk_icon=_RISK_ICON[run.risk],
+        reason=reason,
+        where=where,
+        files=files,
+        total=len(run.files),
+        quiet=[code(r.file.display, PATH_LIMIT) for r in quiet[:QUIET_NAMES]],
+        quiet_count=len(quiet),
+        hidden_quiet=max(0, len(quiet) - QUIET_NAMES),
+        omitted=omitted,
+        counts=counts,
+        estimates=estimates,
+        checklist=[Markup(rich(item, 0)) for item in checklist(run)],
+        rules=rule_links(run),
+        scope=inert(scope, 200) if scope else "",
+        details_url=safe_url(details_url),
+        version=__version__,
+    )
+    return _BLANK_LINES.sub("\n\n", body).lstrip("\n")
+
+
+def render_comment(run: RunReport, *, budget: int = BUDGET, start: str = "full", marker: bool = True,
+                   scope: str = "", details_url: str = "") -> Rendered:
+    """The comment body at the most detailed level (from `start` down) that fits in `budget` characters.
+
+    `scope` says which migrations were checked (e.g. "changed since main (abc1234)"); `details_url`
+    links to where the full report is (the workflow run's job summary).
+    """
+    if is_clean(run):
+        return Rendered(_render(run, "clean", marker=marker, scope=scope, details_url=details_url), "clean")
+    levels = LEVELS[LEVELS.index(start):] if start in LEVELS else LEVELS
+    for level in levels[:-1]:
+        body = _render(run, level, marker=marker, scope=scope, details_url=details_url)
+        if len(body) <= budget:
+            return Rendered(body, level)
+    # the list: as many migrations as fit (binary search on the number shown)
+    loud = sum(1 for r in run.files if not is_quiet(r))
+    low, high = 0, loud
+    best = _render(run, "list", marker=marker, scope=scope, details_url=details_url, shown=0)
+    while low <= high:
+        middle = (low + high) // 2
+        body = _render(run, "list", marker=marker, scope=scope, details_url=details_url, shown=middle)
+        if len(body) <= budget:
+            best, low = body, middle + 1
+        else:
+            high = middle - 1
+    if len(best) > budget:  # cannot happen with the caps above; never fail because of size
+        note = "\n\n… (cut: the report is too long for a comment)\n"
+        best = best[: budget - len(note)] + note
+    return Rendered(best, "list")
+
+
+def render(run: RunReport, **options: Any) -> str:
+    """The Markdown report (no marker), e.g. for the job summary."""
+    options.setdefault("marker", False)
+    return render_comment(run, **options).body
