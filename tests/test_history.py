@@ -54,3 +54,20 @@ def test_the_whole_folder_replays_in_order(tmp_path, capsys):
     data = _lint([str(_folder(tmp_path))], capsys)
     assert [f["migration"] for f in data["files"]] == ["create_client", "validate_client_size", "make_client_size_required"]
     assert data["files"][2]["findings"] == []
+
+
+def test_tables_of_undeployed_migrations_count_as_empty(tmp_path, capsys):
+    root = tmp_path / "prisma" / "migrations"
+    (root / "20240101000000_create_user").mkdir(parents=True)
+    (root / "20240101000000_create_user" / "migration.sql").write_text('CREATE TABLE "User" ("id" TEXT NOT NULL);\n')
+    (root / "20240601000000_create_post").mkdir()
+    (root / "20240601000000_create_post" / "migration.sql").write_text('CREATE TABLE "Post" ("id" TEXT NOT NULL, "authorId" TEXT);\n')
+    (root / "20240602000000_add_index_author_id_post").mkdir()
+    third = root / "20240602000000_add_index_author_id_post" / "migration.sql"
+    third.write_text('CREATE INDEX "Post_authorId_idx" ON "Post"("authorId");\nCREATE INDEX "User_id_idx" ON "User"("id");\n')
+    deployed = _lint([str(root)], capsys)
+    assert [f["line"] for f in deployed["files"][2]["findings"]] == [1, 2]
+    pending = _lint([str(root), "--new", str(root / "20240601000000_create_post"), "--new", str(third)], capsys)
+    # "Post" is created by a migration of the same pull request: empty, so its index is fine; "User" is deployed
+    assert [f["line"] for f in pending["files"][2]["findings"]] == [2]
+    assert pending["files"][2]["statements"][0]["risk"] == "LOW"

@@ -46,6 +46,9 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--include-down", action="store_true", default=None, help="also lint down migrations found in directories")
     parser.add_argument("--stdin-filename", metavar="NAME", help="the name to report for SQL read from stdin (-)")
     parser.add_argument("--no-history", action="store_true", help="do not replay earlier migrations of the directory")
+    parser.add_argument("--new", action="append", metavar="PATH",
+                        help="migrations not deployed anywhere yet (files, folders, globs; repeatable): the tables they "
+                        "create count as empty for the migrations after them")
     parser.add_argument("--stats", metavar="FILE", help="table sizes from `migration-lint stats`: size-aware risk and duration estimates")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, honours NO_COLOR)")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
@@ -138,9 +141,17 @@ def build_linter(args: argparse.Namespace):
         from .estimate import load_stats
 
         stats = load_stats(Path(stats_path))
+    new_paths: set[Path] = set()
+    if getattr(args, "new", None):
+        from .discover import discover
+
+        found = discover(args.new, include_down=True)
+        for path, message in found.problems:
+            raise UsageError(f"--new {path}: {message}")
+        new_paths = {f.path for f in found.files if f.path is not None}
     from .engine import Linter
 
-    return Linter(config, registry, stats=stats), config, registry
+    return Linter(config, registry, stats=stats, new_paths=new_paths), config, registry
 
 
 def cmd_check(argv: list[str]) -> int:

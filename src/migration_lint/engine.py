@@ -71,8 +71,11 @@ def _apply_placeholders(text: str, placeholders: dict[str, str]) -> str:
 
 
 class Linter:
-    def __init__(self, config: Config, registry: dict[str, type[Rule]], stats=None) -> None:
+    def __init__(self, config: Config, registry: dict[str, type[Rule]], stats=None,
+                 new_paths: set[Path] | None = None) -> None:
         self.config = config
+        # migrations not deployed anywhere yet (--new, or added in the pull request): their tables are empty
+        self.new_paths = {p.resolve() for p in new_paths or ()}
         self.stats = stats  # estimate.Stats: table sizes make the risk size-aware
         self.registry = registry
         self.ruleset = build_ruleset(config, registry)
@@ -125,6 +128,7 @@ class Linter:
     # -- running -----------------------------------------------------------
     def run(self, files: list[MigrationFile], *, history: bool = True) -> RunReport:
         schemas: dict[Path | None, Schema] = {}
+        new_tables: dict[Path | None, set[str]] = {}
         reports: list[FileReport] = []
         linted = {f.path.resolve() for f in files if f.path is not None}
         for file in files:
@@ -134,8 +138,15 @@ class Linter:
                 schema = schemas[key] = Schema()
                 if history and file.group is not None and file.path is not None:
                     self._replay_history(file, schema, linted)
-            reports.append(self.lint_file(file, schema))
+            undeployed = new_tables.setdefault(key, set())
+            reports.append(self.lint_file(file, schema, new_tables=undeployed, is_new=self.is_new(file)))
         return RunReport(reports)
+
+    def is_new(self, file: MigrationFile) -> bool:
+        """Not deployed anywhere yet: added in this pull request, or named with --new."""
+        if getattr(file, "change", None) == "added":
+            return True
+        return file.path is not None and file.path.resolve() in self.new_paths
 
     def _replay_history(self, first: MigrationFile, schema: Schema, linted: set[Path]) -> None:
         """Replay the migrations of the directory that come before `first` and are not linted."""
@@ -153,7 +164,10 @@ class Linter:
             for stmt in loaded.parsed.statements:
                 schema.apply(stmt.node_type, stmt.node, other.display)
 
-    def lint_file(self, file: MigrationFile, schema: Schema | None = None) -> FileReport:
+    def lint_file(self, file: MigrationFile, schema: Schema | None = None, *, new_tables: set[str] | None = None,
+                  is_new: bool = False) -> FileReport:
+        """Lint one migration. `new_tables`: tables created by earlier undeployed migrations (they are
+        empty); when `is_new`, this migration's own tables are added to it for the ones that follow."""
         schema = schema if schema is not None else Schema()
         report = FileReport(file=file)
         loaded = self.load(file)
@@ -168,7 +182,11 @@ class Linter:
         statements = parsed.statements
         directives = collect(parsed.comments, statements)
         ctx = Context(file, parsed.source, statements, self.config, schema, directives)
-        self._facts(ctx)
+        if new_tables:
+            ctx.new_tables = set(new_tables)
+        created = self._facts(ctx)
+        if is_new and new_tables is not None:
+            new_tables |= created
 
         severities = self.ruleset.severities
         by_target = self.ruleset.by_target
@@ -254,7 +272,8 @@ class Linter:
                 out.append(ctx.finding(ctx.statement, f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}"))
 
     # -- facts -------------------------------------------------------------
-    def _facts(self, ctx: Context) -> None:
+    def _facts(self, ctx: Context) -> set[str]:
+        """Transactions, timeouts and tables created before each statement; returns all tables created."""
         statements = ctx.statements
         implicit = implicit_transaction(ctx.file, statements, self.config)
         created: set[str] = set()
@@ -295,6 +314,7 @@ class Linter:
                     timeouts.lock_timeout = node.get("kind") != "VAR_RESET" and not _is_zero(node)
                 elif name == "statement_timeout":
                     timeouts.statement_timeout = node.get("kind") != "VAR_RESET" and not _is_zero(node)
+        return created
 
     def _apply_suppressions(self, directives: Directives, findings: list[Finding]) -> list[Finding]:
         """Mark suppressed findings; return findings about the suppressions themselves."""

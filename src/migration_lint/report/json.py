@@ -7,6 +7,7 @@ from typing import Any
 from .. import __version__
 from ..model import FileReport, Finding, RunReport
 from .sanitize import utf8
+from .words import impact
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -36,6 +37,7 @@ def file_dict(report: FileReport) -> dict[str, Any]:
             "locks": [{"relation": utf8(lock.relation), "mode": lock.mode} for lock in item.locks],
             "locks_known": item.known,
             "blocks": item.blocks,
+            "impact": utf8(impact(item)),
             "rewrites": item.rewrites,
             "scans": item.scans,
             "in_transaction": item.in_transaction,

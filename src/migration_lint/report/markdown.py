@@ -26,6 +26,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..model import FileReport, Finding, Risk, RunReport, Severity, StatementReport
 from .sanitize import one_line, terminal, utf8
+from .words import impact
 
 MARKER = "<!-- migration-lint:comment -->"
 GITHUB_LIMIT = 65_536  # characters in an issue comment body
@@ -200,20 +201,14 @@ def lock_words(mode: str) -> str:
 
 
 def _blocks(item: StatementReport) -> str:
-    if not item.known:
-        return "unknown lock (not in the lock model)"
-    if not item.locks:
-        return "no lock on an existing table"
-    if item.blocks:
-        return "blocks " + " and ".join(item.blocks)
-    return "blocks neither reads nor writes"
+    return impact(item)
 
 
 def _statement_view(item: StatementReport) -> StatementView:
     stmt = item.statement
     locks = Markup(", ").join(Markup(lock_words(l.mode)) + Markup(" on ") + code(l.relation, 63) for l in item.locks)
-    blocks = _blocks(item)
-    lock = (locks + Markup(": ") + Markup(blocks)) if item.locks and item.known else Markup(blocks)
+    blocks = inert(_blocks(item), 300)
+    lock = (locks + Markup(": ") + blocks) if item.locks and item.known else blocks
     work = ", ".join(w for w, on in (("rewrite", item.rewrites), ("scan", item.scans)) if on) or "—"
     estimate = inert(item.estimate.get("text", ""), 120) if isinstance(item.estimate, dict) else Markup("")
     reason = inert(item.risk_reason, 200) if item.risk is not Risk.LOW else Markup("")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..model import Risk, RunReport, Severity
 from .sanitize import one_line, terminal
+from .words import impact
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36",
            Risk.HIGH: "31", Risk.MEDIUM: "33", Risk.LOW: "32"}
@@ -27,11 +28,10 @@ def render(run: RunReport, *, color: bool = False, show_statements: bool = True)
                 if item.risk is Risk.LOW:
                     continue
                 stmt = item.statement
-                locks = ", ".join(f"{lock.mode} on {lock.relation}" for lock in item.locks) if item.known else "unknown locks"
-                flags = [w for w, on in (("rewrites", item.rewrites), ("scans", item.scans)) if on]
-                blocks = f"blocks {' and '.join(item.blocks)}" if item.blocks else "blocks neither reads nor writes"
+                locks = ", ".join(f"{lock.mode} on {lock.relation}" for lock in item.locks) if item.known else ""
                 risk = _paint(item.risk.value, item.risk, color)
-                detail = "; ".join(filter(None, [terminal(locks), blocks, ", ".join(flags)]))
+                estimate = item.estimate.get("text", "") if isinstance(item.estimate, dict) else ""
+                detail = "; ".join(filter(None, [terminal(locks), terminal(impact(item)), estimate]))
                 out.append(f"{path}:{stmt.line}:{stmt.column}: risk {risk} {terminal(one_line(stmt.sql, 60))} — {detail}")
         if report.findings or any(s.risk is not Risk.LOW for s in report.statements):
             out.append(f"{path}: migration risk {_paint(report.risk.value, report.risk, color)} ({terminal(report.risk_reason)})")
