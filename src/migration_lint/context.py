@@ -116,6 +116,8 @@ class Context:
     timeouts: list[Timeouts] = field(default_factory=list)
     created_here: list[frozenset[str]] = field(default_factory=list)  # tables created before statement i
     new_tables: set[str] = field(default_factory=set)  # tables created by not-yet-deployed migrations
+    implicit: str = ""  # why the framework runs the whole file in one transaction ("" if it does not)
+    memo: dict = field(default_factory=dict)  # per-file facts rules compute once and share (key: a name)
     index: int = 0
     findings: list[Finding] = field(default_factory=list)
     _rule: "Rule | None" = None

@@ -26,6 +26,17 @@ from .source import decode
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
+# Statements that can hold other statements (data-modifying WITH is caught by its withClause).
+_EMBEDS_STATEMENTS = frozenset({"SelectStmt", "ExplainStmt", "PrepareStmt", "CreateTableAsStmt", "CopyStmt", "RuleStmt"})
+
+# Where a nested node type can occur: statements are only walked when they can hold a wanted node.
+# A nested target missing here makes every statement walked (always correct, only slower).
+_CONTAINERS = {
+    "ColumnDef": {"CreateStmt", "AlterTableStmt", "CompositeTypeStmt", "CreateForeignTableStmt", "ViewStmt",
+                  "CreateTableAsStmt"},
+    "Constraint": {"CreateStmt", "AlterTableStmt", "CreateForeignTableStmt", "CreateDomainStmt", "AlterDomainStmt"},
+}
+
 
 @dataclass
 class Loaded:
@@ -80,6 +91,13 @@ class Linter:
         self.registry = registry
         self.ruleset = build_ruleset(config, registry)
         self.docs_base = config.docs_url
+        self._urls: dict[str, str] = {}
+        # node types some rule wants below the top of a statement, and the statements that can hold them
+        top = {t for t in self.ruleset.by_target if t.endswith("Stmt")}
+        nested = set(self.ruleset.by_target) - top
+        self._walk_always = any(t not in _CONTAINERS for t in nested)
+        self._walk_in = set().union(*(_CONTAINERS[t] for t in nested if t in _CONTAINERS)) if nested else set()
+        self._nested_statements = bool(top)
 
     # -- loading -----------------------------------------------------------
     def load(self, file: MigrationFile) -> Loaded:
@@ -118,25 +136,37 @@ class Linter:
                        self._url(rule_id), None, rule.risk if rule else None)
 
     def _url(self, rule_id: str) -> str:
-        rule = self.registry.get(rule_id)
-        if rule is None:
-            return ""
-        if self.docs_base:
-            return self.docs_base.rstrip("/") + f"/{rule_id}.md"
-        return rule.url()
+        url = self._urls.get(rule_id)
+        if url is None:
+            rule = self.registry.get(rule_id)
+            if rule is None:
+                url = ""
+            elif self.docs_base:
+                url = self.docs_base.rstrip("/") + f"/{rule_id}.md"
+            else:
+                url = rule.url()
+            self._urls[rule_id] = url
+        return url
 
     # -- running -----------------------------------------------------------
     def run(self, files: list[MigrationFile], *, history: bool = True) -> RunReport:
         schemas: dict[Path | None, Schema] = {}
         new_tables: dict[Path | None, set[str]] = {}
         reports: list[FileReport] = []
-        linted = {f.path.resolve() for f in files if f.path is not None}
+        linted: set[Path] = set()
+        groups: dict[Path, Path] = {}
         for file in files:
-            key = file.group.resolve() if file.group is not None else None
+            key = None
+            if file.group is not None:
+                key = groups.get(file.group)
+                if key is None:
+                    key = groups[file.group] = file.group.resolve()
             schema = schemas.get(key)
             if schema is None:
                 schema = schemas[key] = Schema()
                 if history and file.group is not None and file.path is not None:
+                    if not linted:
+                        linted.update(f.path.resolve() for f in files if f.path is not None)
                     self._replay_history(file, schema, linted)
             undeployed = new_tables.setdefault(key, set())
             reports.append(self.lint_file(file, schema, new_tables=undeployed, is_new=self.is_new(file)))
@@ -146,7 +176,7 @@ class Linter:
         """Not deployed anywhere yet: added in this pull request, or named with --new."""
         if getattr(file, "change", None) == "added":
             return True
-        return file.path is not None and file.path.resolve() in self.new_paths
+        return bool(self.new_paths) and file.path is not None and file.path.resolve() in self.new_paths
 
     def _replay_history(self, first: MigrationFile, schema: Schema, linted: set[Path]) -> None:
         """Replay the migrations of the directory that come before `first` and are not linted."""
@@ -200,7 +230,8 @@ class Linter:
             rules = by_target.get(stmt.node_type)
             if rules:
                 self._dispatch(rules, stmt.node, ctx, findings, severities)
-            if len(by_target) > (1 if rules else 0):
+            if (self._walk_always or stmt.node_type in self._walk_in
+                    or (self._nested_statements and (stmt.node_type in _EMBEDS_STATEMENTS or "withClause" in stmt.node))):
                 for node_type, node in ast.walk(stmt.node):
                     nested = by_target.get(node_type)
                     if nested:
@@ -275,7 +306,7 @@ class Linter:
     def _facts(self, ctx: Context) -> set[str]:
         """Transactions, timeouts and tables created before each statement; returns all tables created."""
         statements = ctx.statements
-        implicit = implicit_transaction(ctx.file, statements, self.config)
+        implicit = ctx.implicit = implicit_transaction(ctx.file, statements, self.config)
         created: set[str] = set()
         depth = 0
         timeouts = Timeouts()

@@ -20,6 +20,14 @@ def base(type_text: str) -> str:
 
 def column_site(node: dict, ctx: Context) -> tuple[str, str, str, dict | None] | None:
     """("create" | "add" | "type", table, column, cmd) for a ColumnDef of CREATE TABLE / ALTER TABLE."""
+    memo = ctx.memo.setdefault("column_site", {})
+    key = id(node)
+    if key not in memo:
+        memo[key] = _column_site(node, ctx)
+    return memo[key]
+
+
+def _column_site(node: dict, ctx: Context) -> tuple[str, str, str, dict | None] | None:
     stmt = ctx.statement
     top = stmt.node
     if stmt.node_type == "CreateStmt":

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import ast
-from ..context import Context, implicit_transaction
+from ..context import Context
 
 BEGIN_KINDS = ("TRANS_STMT_BEGIN", "TRANS_STMT_START")
 END_KINDS = ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE")
@@ -28,7 +28,14 @@ REAL_WRAPPERS = frozenset({"drizzle", "flyway", "dbmate", "diesel"})
 
 def transaction_ids(ctx: Context) -> list[int | None]:
     """For each statement, the id of the transaction it runs in (None: a transaction of its own)."""
-    implicit = bool(implicit_transaction(ctx.file, ctx.statements, ctx.config))
+    cached = ctx.memo.get("transaction_ids")
+    if cached is None:
+        cached = ctx.memo["transaction_ids"] = _transaction_ids(ctx)
+    return cached
+
+
+def _transaction_ids(ctx: Context) -> list[int | None]:
+    implicit = bool(ctx.implicit)
     ids: list[int | None] = []
     current = 0
     explicit_open = False
@@ -290,7 +297,7 @@ class TransactionPlay:
     """
 
     def __init__(self, ctx: Context) -> None:
-        self.wrapper = implicit_transaction(ctx.file, ctx.statements, ctx.config)
+        self.wrapper = ctx.implicit
         self.real_wrapper = bool(self.wrapper) and ctx.file.framework in REAL_WRAPPERS
         self.nested: list[tuple[int, int | None, int, int | None]] = []
         self.unclosed: int | None = None

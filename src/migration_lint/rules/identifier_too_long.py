@@ -11,6 +11,7 @@ from ._helpers import prisma_schema_hint
 
 MAX_BYTES = 63  # NAMEDATALEN - 1
 _MAYBE_LONG = re.compile(r'[^\s"(),;.:=<>+*/\[\]\'-]{16,}|"[^"]{16,}')  # a token of 16+ characters (4 bytes each at most)
+_MAYBE_LONG_ASCII = re.compile(r'[^\s"(),;.:=<>+*/\[\]\'-]{64,}|"[^"]{64,}')  # ASCII: one byte per character
 
 # keys whose value names the object a statement defines, wherever they appear in the tree
 _DEFINING_KEYS = ("colname", "conname", "idxname", "newname", "trigname", "policy_name", "rulename")
@@ -127,7 +128,7 @@ def _truncate(name: str) -> str:
 
 def _long_identifiers(sql: str) -> list[tuple[int, str, str]]:
     """(character offset, full name, truncated name) of identifiers over 63 bytes in the statement."""
-    if len(sql.encode()) <= MAX_BYTES or not _MAYBE_LONG.search(sql):
+    if len(sql) <= MAX_BYTES // 4 or not (_MAYBE_LONG_ASCII if sql.isascii() else _MAYBE_LONG).search(sql):
         return []
     from pglast.parser import scan
 
