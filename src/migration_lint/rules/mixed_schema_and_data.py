@@ -7,6 +7,8 @@ from ..context import Context
 from ..model import Finding, Severity
 from ..rule import Rule
 
+_VERBS = {"InsertStmt": "INSERT INTO", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE FROM", "MergeStmt": "MERGE INTO",
+          "CopyStmt": "COPY"}
 DATA = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"})
 NOT_SCHEMA = DATA | frozenset(
     {"TransactionStmt", "VariableSetStmt", "VariableShowStmt", "SelectStmt", "DoStmt", "CommentStmt", "GrantStmt",
@@ -18,8 +20,8 @@ NOT_SCHEMA = DATA | frozenset(
 class MixedSchemaAndData(Rule):
     """Schema changes (DDL) and data changes (INSERT/UPDATE/DELETE/MERGE/COPY) in one migration.
 
-    Inserting seed rows into a table created by the same migration is not
-    reported: nobody else can be using that table yet.
+    Data changes on a table created by the same migration (seed rows, fix-ups)
+    are not reported: nobody else can be using that table yet.
 
     ## Why is this bad?
     A backfill in the same transaction as DDL keeps the DDL's ACCESS EXCLUSIVE
@@ -62,8 +64,8 @@ class MixedSchemaAndData(Rule):
                 if stmt.node_type == "CopyStmt" and not stmt.node.get("is_from"):
                     continue
                 target = ast.relation_name(stmt.node.get("relation")) if stmt.node.get("relation") else None
-                if stmt.node_type == "InsertStmt" and target and ast.table_key(target) in ctx.created_here[stmt.index]:
-                    continue
+                if target and ast.table_key(target) in ctx.created_here[stmt.index]:
+                    continue  # seeding or fixing up a table this migration created: nobody uses it yet
                 if data_stmt is None:
                     data_stmt = stmt
             elif stmt.node_type not in NOT_SCHEMA and schema_stmt is None:
@@ -76,7 +78,7 @@ class MixedSchemaAndData(Rule):
         yield ctx.finding(
             data_stmt,
             f"this migration changes the schema ({schema_stmt.kind} on line {schema_stmt.line}) and the data "
-            f"({data_stmt.kind} {table} on line {data_stmt.line})",
+            f"({_VERBS.get(data_stmt.node_type, data_stmt.kind)} {table} on line {data_stmt.line})",
             help=(
                 "Split it: (1) expand: a migration with only the schema change; (2) backfill: the data change as its "
                 f"own step, in batches (e.g. `UPDATE {table} SET … WHERE id IN (SELECT id FROM {table} WHERE … LIMIT 1000)` "
