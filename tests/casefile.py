@@ -7,11 +7,14 @@ that sets the migration name and framework, e.g.
 prisma/migrations/20240101000000_add_x/migration.sql), `history` (SQL of an
 earlier migration, replayed into the schema model first), `messages`
 (substrings that the messages must contain, in order), `change` (how the
-file changed since the --diff base: added, modified, renamed, deleted).
+file changed since the --diff base: added, modified, renamed, deleted),
+`trace` (what `migration-lint trace` observed: a list of per-statement
+entries, set as MigrationFile.trace).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,7 @@ def lint_case(case: dict[str, Any], rule_id: str | None = None) -> FileReport:
     if case.get("framework"):
         file.framework = case["framework"]
     file.change = case.get("change")
+    file.trace = case.get("trace")
     schema = Schema()
     for history in case.get("history") or ():
         for stmt in parse(history).statements:
@@ -72,4 +76,7 @@ def example_case(sql: str) -> dict[str, Any]:
     change = re.search(r"^--\s*change:\s*(added|modified|renamed|deleted)\b", sql, re.M)
     if change:
         case["change"] = change.group(1)
+    traced = [json.loads(m.group(1)) for m in re.finditer(r"^--\s*trace:\s*(\{.*\})\s*$", sql, re.M)]
+    if traced:
+        case["trace"] = traced
     return case

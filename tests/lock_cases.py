@@ -441,6 +441,11 @@ CASES: list[Case] = [
     _c("update-all-rows", "UPDATE t SET a = 0", T),
     _c("update-from", "UPDATE child SET note = p.name FROM parent p WHERE p.id = child.parent_id", PC,
        check_scans=False, no_scan_check_reason=NO_SCAN_READS),
+    _c("update-subqueries", "UPDATE child SET note = (SELECT name FROM parent WHERE parent.id = child.parent_id) "
+       "WHERE parent_id IN (SELECT id FROM parent WHERE name = 'p7')", PC,
+       check_scans=False, no_scan_check_reason=NO_SCAN_READS),
+    _c("delete-where-subquery", "DELETE FROM child WHERE parent_id IN (SELECT id FROM parent WHERE name = 'p7')", PC,
+       check_scans=False, no_scan_check_reason=NO_SCAN_READS),
     _c("delete-where", "DELETE FROM t WHERE id < 10", T,
        check_scans=False, no_scan_check_reason=NO_SCAN_DML_WHERE),
     _c("delete-all-rows", "DELETE FROM t", T),

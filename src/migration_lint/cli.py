@@ -15,7 +15,7 @@ from typing import Sequence
 from . import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("check", "rules", "explain", "docs", "stats", "review")
+COMMANDS = ("check", "rules", "explain", "docs", "stats", "review", "trace")
 
 
 class UsageError(Exception):
@@ -95,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from .review import cmd_review
 
                 return cmd_review(rest)
+            if command == "trace":
+                from .trace import cmd_trace
+
+                return cmd_trace(rest)
             return cmd_check(rest)
         return cmd_check(argv)
     except UsageError as exc:

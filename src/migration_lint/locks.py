@@ -692,7 +692,7 @@ class Model:
         name = ast.relation_name(node.get("relation"))
         e.add(name, ROW_EXCLUSIVE)
         e.targets.append(ast.table_key(name))
-        self._reads_from(node.get("selectStmt"), e, exclude={name})
+        self._reads_from(node.get("selectStmt"), e, exclude={name} | self._with(node, e, name))
         self._fk_checks(name, None, e)
 
     def _fk_checks(self, table: str, columns: set[str] | None, e: Effect) -> None:
@@ -708,11 +708,17 @@ class Model:
         name = ast.relation_name(node.get("relation"))
         e.add(name, ROW_EXCLUSIVE)
         e.targets.append(ast.table_key(name))
-        self._fk_checks(name, {unwrap(t)[1].get("name") for t in node.get("targetList") or ()}, e)
+        # a foreign key column set to NULL is not checked against the referenced table
+        assigned = [unwrap(t)[1] for t in node.get("targetList") or ()]
+        self._fk_checks(name, {t.get("name") for t in assigned if not _is_null(t.get("val"))}, e)
         if node.get("whereClause") is None:
             e.row_locks_all = True
             e.scans = True
-        self._reads_from(node.get("fromClause"), e, exclude={name})
+        exclude = {name} | self._with(node, e, name)
+        self._reads_from(node.get("fromClause"), e, exclude=exclude)
+        # tables read by subqueries in SET and WHERE are locked ACCESS SHARE too
+        self._reads_from(node.get("whereClause"), e, exclude=exclude)
+        self._reads_from(node.get("targetList"), e, exclude=exclude)
 
     def _DeleteStmt(self, node: Node, e: Effect) -> None:
         name = ast.relation_name(node.get("relation"))
@@ -721,13 +727,15 @@ class Model:
         if node.get("whereClause") is None:
             e.row_locks_all = True
             e.scans = True
-        self._reads_from(node.get("usingClause"), e, exclude={name})
+        exclude = {name} | self._with(node, e, name)
+        self._reads_from(node.get("usingClause"), e, exclude=exclude)
+        self._reads_from(node.get("whereClause"), e, exclude=exclude)
 
     def _MergeStmt(self, node: Node, e: Effect) -> None:
         name = ast.relation_name(node.get("relation"))
         e.add(name, ROW_EXCLUSIVE)
         e.targets.append(ast.table_key(name))
-        self._reads_from(node.get("sourceRelation"), e, exclude={name})
+        self._reads_from(node.get("sourceRelation"), e, exclude={name} | self._with(node, e, name))
 
     def _CopyStmt(self, node: Node, e: Effect) -> None:
         if node.get("relation"):
@@ -744,6 +752,18 @@ class Model:
             mode = ROW_SHARE
         into = (node.get("intoClause") or {}).get("rel")
         self._reads_from(node, e, mode=mode, exclude={ast.relation_name(into)} if into else None)
+
+    def _with(self, node: Node, e: Effect, target: str) -> set[str]:
+        """A data statement's WITH clause: its SELECT queries read their tables; returns the names it defines
+        (which are not relations)."""
+        with_clause = node.get("withClause") or {}
+        names = {c.get("ctename") for _, c in ast.walk(with_clause) if "ctename" in c}
+        for item in with_clause.get("ctes") or ():
+            _, cte = unwrap(item)
+            kind, query = unwrap(cte.get("ctequery"))
+            if kind == "SelectStmt":
+                self._reads_from(query, e, exclude={target} | names)
+        return names
 
     def _reads_from(self, node: Any, e: Effect, exclude: set[str] | None = None, mode: str = ACCESS_SHARE) -> None:
         if node is None:

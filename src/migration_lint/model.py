@@ -63,6 +63,7 @@ class MigrationFile:
     dbmate_no_transaction: bool = False
     direction: str = "up"
     change: str | None = None  # since the --diff base: "added", "modified", "renamed" or "deleted"
+    trace: Any = None  # what `migration-lint trace` observed, one dict per statement (see trace.Step)
 
 
 @dataclass

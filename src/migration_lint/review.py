@@ -127,6 +127,11 @@ def _parser():
     group.add_argument("--token", metavar="TOKEN", help="GitHub token (default: $GITHUB_TOKEN); never printed")
     group.add_argument("--repo", metavar="OWNER/NAME", help="repository (default: $GITHUB_REPOSITORY)")
     group.add_argument("--pr", type=int, metavar="NUMBER", help="pull request number (default: from $GITHUB_EVENT_PATH)")
+    group.add_argument("--trace", action="store_true",
+                       help="also run the migrations on a disposable PostgreSQL server (`migration-lint trace`) and "
+                       "add what it saw to the comment")
+    group.add_argument("--trace-rows", type=int, default=0, metavar="N",
+                       help="with --trace: seed every existing table with N rows first (default 0)")
     return parser
 
 
@@ -171,6 +176,19 @@ def _review(argv: list[str]) -> int:
                              "given paths is checked")
         run, scope = _lint(args, linter, config, registry, None, context)
 
+    trace_note = ""
+    if args.trace:
+        from .trace import TraceError, TraceOptions, retrace
+
+        if args.trace_rows < 0:
+            raise UsageError("--trace-rows must be 0 or more")
+        try:
+            run, traced = retrace(run, linter, TraceOptions(rows=args.trace_rows, history=not args.no_history))
+        except TraceError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        trace_note = traced.headline()
+
     fmt = args.format or ("github" if context.in_actions else "text")
     from .report import render
 
@@ -192,7 +210,7 @@ def _review(argv: list[str]) -> int:
 
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
-        summary = render_comment(run, budget=SUMMARY_BUDGET, marker=False, scope=scope).body
+        summary = render_comment(run, budget=SUMMARY_BUDGET, marker=False, scope=scope, trace_note=trace_note).body
         _append(summary_path, summary + "\n")
 
     comment_url = ""
@@ -206,7 +224,7 @@ def _review(argv: list[str]) -> int:
             problem = "there is no token (the `token` input, --token or $GITHUB_TOKEN)"
         else:
             try:
-                result = post_comment(run, context, scope=scope)
+                result = post_comment(run, context, scope=scope, trace_note=trace_note)
                 comment_url = result.url
                 done = {"skipped": "no migration changed: no comment posted",
                         "unchanged": "the pull request comment is up to date"}.get(result.action, f"{result.action} the pull request comment")
@@ -419,7 +437,7 @@ def _github(context: GitHubContext):
                   retry=0, seconds_between_requests=None, seconds_between_writes=None)
 
 
-def post_comment(run, context: GitHubContext, *, scope: str = "") -> CommentResult:
+def post_comment(run, context: GitHubContext, *, scope: str = "", trace_note: str = "") -> CommentResult:
     """Create or update the pull request's migration-lint comment. Raises CommentError."""
     from github import GithubException
 
@@ -431,7 +449,7 @@ def post_comment(run, context: GitHubContext, *, scope: str = "") -> CommentResu
         repo = _call(lambda: gh.get_repo(context.repo), budget, "reading the repository")
         pull = _call(lambda: repo.get_pull(context.pr), budget, "reading the pull request")
         existing = _call(lambda: find_comment(pull), budget, "listing the comments")
-        rendered = render_comment(run, scope=scope, details_url=context.run_url)
+        rendered = render_comment(run, scope=scope, details_url=context.run_url, trace_note=trace_note)
         if existing is None and not run.files:
             return CommentResult("skipped", level=rendered.level)
         if existing is not None and existing.body == rendered.body:
@@ -460,7 +478,7 @@ def post_comment(run, context: GitHubContext, *, scope: str = "") -> CommentResu
                 raise
             start = "summary" if LEVELS.index(rendered.level if rendered.level in LEVELS else "full") < LEVELS.index("summary") else "list"
             smaller = render_comment(run, scope=scope, details_url=context.run_url, start=start,
-                                     budget=BUDGET if start == "summary" else BUDGET // 2)
+                                     budget=BUDGET if start == "summary" else BUDGET // 2, trace_note=trace_note)
             _err(_redact(f"GitHub rejected the comment (422: {_message(exc)}); sending a shorter one", context.token))
             rendered = smaller
             comment = _call(lambda: send(rendered.body), budget, what, refresh)

@@ -121,6 +121,8 @@ class Schema:
                     con.setdefault("keys", [{"String": {"sval": column.name}}])
                     if contype == "CONSTR_FOREIGN":
                         con.setdefault("fk_attrs", [{"String": {"sval": column.name}}])
+                        # PostgreSQL's default name for an inline REFERENCES: <table>_<column>_fkey
+                        con.setdefault("conname", f"{table.name.split('.')[-1]}_{column.name}_fkey")
                 self._add_constraint(table, con)
         table.columns[column.name] = column
         return column

@@ -265,6 +265,54 @@ def file_view(report: FileReport, level: str) -> FileView:
     return view
 
 
+@dataclass
+class TraceView:
+    """One traced migration in the comment's trace section (``migration-lint review --trace``)."""
+
+    path: Markup
+    counts: dict[str, int]
+    time: str
+    events: list[Markup] = field(default_factory=list)  # failures and mismatches, one line each
+
+
+TRACE_EVENTS = 20  # failure and mismatch lines in the trace section at most
+
+
+def trace_views(run: RunReport, level: str) -> tuple[list[TraceView], int]:
+    """The traced migrations (none without a trace), and how many event lines were left out."""
+    from ..trace import STATUSES, statement_traces
+
+    views: list[TraceView] = []
+    budget = TRACE_EVENTS if level in ("full", "compact") else 0
+    hidden = 0
+    for report in run.files:
+        if report.file.trace is None:
+            continue
+        items = statement_traces(report)
+        counts = {status: 0 for status in STATUSES}
+        total = 0.0
+        events: list[Markup] = []
+        for item in items:
+            counts[item.comparison.status] += 1
+            total += float(item.entry.get("duration_ms") or 0.0)
+            line = item.report.statement.line
+            error = item.entry.get("error")
+            if error:
+                predicted = error.get("predicted_by")
+                tail = (Markup(", as ") + inert(predicted, 80) + Markup(" predicted")) if predicted else Markup(
+                    ", and no check predicted it")
+                events.append(Markup(f"🛑 line {line}: fails with SQLSTATE ") + inert(error.get("sqlstate") or "?", 10)
+                              + Markup(": ") + inert(error.get("message") or "", 200) + tail)
+            elif item.comparison.status == "mismatch":
+                events.append(Markup(f"⚠️ line {line}: ") + inert(item.comparison.describe(), 300))
+        shown = events[:budget]
+        hidden += len(events) - len(shown)
+        budget -= len(shown)
+        views.append(TraceView(code(report.file.display, PATH_LIMIT), counts,
+                               f"{total:.0f} ms" if total >= 10 else f"{total:.1f} ms", shown))
+    return views, hidden
+
+
 def checklist(run: RunReport) -> list[str]:
     """Checklist items for the rules that fired, in the table's order, each once."""
     fired = {f.rule for r in run.files for f in r.findings}
@@ -316,7 +364,8 @@ class Rendered:
     level: str  # full, compact, summary, list or clean
 
 
-def _render(run: RunReport, level: str, *, marker: bool, scope: str, details_url: str, shown: int | None = None) -> str:
+def _render(run: RunReport, level: str, *, marker: bool, scope: str, details_url: str, shown: int | None = None,
+            trace_note: str = "") -> str:
     counts = run.counts()
     quiet = [r for r in run.files if is_quiet(r)]
     loud = [r for r in run.files if not is_quiet(r)]
@@ -328,6 +377,7 @@ def _render(run: RunReport, level: str, *, marker: bool, scope: str, details_url
         files = files[:shown]
     reason, where = _headline(run)
     estimates = any(isinstance(s.estimate, dict) for r in run.files for s in r.statements)
+    traces, hidden_events = trace_views(run, level)
     template = _environment().get_template("comment.md.j2")
     body = template.render(
         marker=Markup(MARKER) if marker else "",
@@ -350,31 +400,36 @@ def _render(run: RunReport, level: str, *, marker: bool, scope: str, details_url
         scope=inert(scope, 200) if scope else "",
         details_url=safe_url(details_url),
         version=__version__,
+        traces=traces,
+        trace_note=inert(trace_note, 300) if trace_note else "",
+        hidden_trace_events=hidden_events,
     )
     return _BLANK_LINES.sub("\n\n", body).lstrip("\n")
 
 
 def render_comment(run: RunReport, *, budget: int = BUDGET, start: str = "full", marker: bool = True,
-                   scope: str = "", details_url: str = "") -> Rendered:
+                   scope: str = "", details_url: str = "", trace_note: str = "") -> Rendered:
     """The comment body at the most detailed level (from `start` down) that fits in `budget` characters.
 
     `scope` says which migrations were checked (e.g. "changed since main (abc1234)"); `details_url`
-    links to where the full report is (the workflow run's job summary).
+    links to where the full report is (the workflow run's job summary). Migrations that carry a trace
+    (``review --trace``) get a trace section; `trace_note` says where and how they were traced.
     """
+    extra = {"trace_note": trace_note}
     if is_clean(run):
-        return Rendered(_render(run, "clean", marker=marker, scope=scope, details_url=details_url), "clean")
+        return Rendered(_render(run, "clean", marker=marker, scope=scope, details_url=details_url, **extra), "clean")
     levels = LEVELS[LEVELS.index(start):] if start in LEVELS else LEVELS
     for level in levels[:-1]:
-        body = _render(run, level, marker=marker, scope=scope, details_url=details_url)
+        body = _render(run, level, marker=marker, scope=scope, details_url=details_url, **extra)
         if len(body) <= budget:
             return Rendered(body, level)
     # the list: as many migrations as fit (binary search on the number shown)
     loud = sum(1 for r in run.files if not is_quiet(r))
     low, high = 0, loud
-    best = _render(run, "list", marker=marker, scope=scope, details_url=details_url, shown=0)
+    best = _render(run, "list", marker=marker, scope=scope, details_url=details_url, shown=0, **extra)
     while low <= high:
         middle = (low + high) // 2
-        body = _render(run, "list", marker=marker, scope=scope, details_url=details_url, shown=middle)
+        body = _render(run, "list", marker=marker, scope=scope, details_url=details_url, shown=middle, **extra)
         if len(body) <= budget:
             best, low = body, middle + 1
         else:

@@ -1,0 +1,25 @@
+-- ALTER TABLE: storage parameters, persistence, tablespace, access method, clustering
+CREATE TABLE g_t (id int PRIMARY KEY, a int, b text);
+INSERT INTO g_t SELECT g, g, 'row ' || g FROM generate_series(1, 300) g;
+CREATE INDEX g_t_a_idx ON g_t (a);
+CREATE UNLOGGED TABLE g_u (id int PRIMARY KEY, a int);
+INSERT INTO g_u SELECT g, g FROM generate_series(1, 300) g;
+ALTER TABLE g_t SET (fillfactor = 70);
+ALTER TABLE g_t SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);
+ALTER TABLE g_t RESET (fillfactor);
+ALTER TABLE g_t SET (parallel_workers = 2);
+ALTER TABLE g_t SET (user_catalog_table = true);
+ALTER TABLE g_t SET (fillfactor = 70, user_catalog_table = false);
+ALTER TABLE g_t ADD COLUMN e int, ALTER COLUMN a SET STATISTICS 100;
+ALTER TABLE g_t SET (fillfactor = 60), ALTER COLUMN a SET STATISTICS 100;
+ALTER INDEX g_t_a_idx SET (fillfactor = 70);
+ALTER TABLE g_t CLUSTER ON g_t_a_idx;
+ALTER TABLE g_t SET WITHOUT CLUSTER;
+ALTER TABLE g_t SET WITHOUT OIDS;
+ALTER TABLE g_t SET UNLOGGED;
+ALTER TABLE g_u SET LOGGED;
+CREATE TABLESPACE trace_space LOCATION '${tsdir}';
+ALTER TABLE g_t SET TABLESPACE trace_space;
+ALTER INDEX g_t_a_idx SET TABLESPACE trace_space;
+CREATE ACCESS METHOD g_heap2 TYPE TABLE HANDLER heap_tableam_handler;
+ALTER TABLE g_t SET ACCESS METHOD g_heap2;

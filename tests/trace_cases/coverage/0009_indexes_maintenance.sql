@@ -1,0 +1,25 @@
+-- indexes, REINDEX, CLUSTER, VACUUM, ANALYZE
+CREATE TABLE i_t (id int PRIMARY KEY, a int, b text);
+INSERT INTO i_t SELECT g, g, 'row ' || g FROM generate_series(1, 300) g;
+CREATE INDEX i_t_a_idx ON i_t (a);
+CREATE INDEX i_t_b_idx ON i_t (b);
+CREATE UNIQUE INDEX i_t_b_uidx ON i_t (b);
+CREATE INDEX CONCURRENTLY i_t_ab_idx ON i_t (a, b);
+REINDEX INDEX i_t_a_idx;
+REINDEX TABLE i_t;
+REINDEX INDEX CONCURRENTLY i_t_a_idx;
+REINDEX TABLE CONCURRENTLY i_t;
+CREATE SCHEMA i_other;
+CREATE TABLE i_other.t (id int PRIMARY KEY);
+REINDEX SCHEMA i_other;
+CLUSTER i_t USING i_t_a_idx;
+ALTER TABLE i_t CLUSTER ON i_t_b_idx;
+CLUSTER i_t;
+CLUSTER;
+VACUUM i_t;
+VACUUM FULL i_t;
+VACUUM (FULL, ANALYZE) i_t;
+VACUUM ANALYZE i_t;
+VACUUM;
+ANALYZE i_t;
+ANALYZE;
