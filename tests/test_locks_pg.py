@@ -58,6 +58,7 @@ from migration_lint.locks import STRENGTH, Effect, Model, Settings
 from migration_lint.parse import parse
 from migration_lint.pgserver import SERVICE_USER, PostgresServer
 from migration_lint.schema import Schema, Table
+from migration_lint.trace import counted, display_name
 
 pytestmark = pytest.mark.postgres
 
@@ -159,30 +160,12 @@ def _identifiers(sql: str) -> set[str]:
     return out
 
 
-def _display(rel: Rel, sql: str) -> str:
-    """The relation named as the model names it: schema only where the statement writes it."""
-    if rel.schema != "public":
-        return f"{rel.schema}.{rel.name}"
-    quoted = re.escape(rel.name)
-    if re.search(rf'\bpublic\s*\.\s*(?:"{quoted}"|{quoted}(?![\w$]))', sql, re.IGNORECASE):
-        return f"public.{rel.name}"
-    return rel.name
-
-
-def _counted(rel: Rel, named: set[str]) -> bool:
-    if rel.kind == "c":  # a composite type's pg_class row
-        return False
-    if rel.kind in ("i", "I") or (rel.kind == "S" and rel.owned):
-        return rel.name in named
-    return True
-
-
 def _fold_locks(rows: list[tuple[Any, ...]], before: dict[int, Rel], case: Case, sql: str, into: dict[str, str]) -> None:
     named = set(case.named) if case.named is not None else _identifiers(sql)
     for locktype, oid, mode, _granted, _other in rows:
-        if locktype != "relation" or oid not in before or not _counted(before[oid], named):
+        if locktype != "relation" or oid not in before or not counted(before[oid], named):
             continue
-        name = _display(before[oid], sql)
+        name = display_name(before[oid], sql)
         if name not in into or STRENGTH[mode] > STRENGTH[into[name]]:
             into[name] = mode
 

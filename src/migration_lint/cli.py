@@ -206,22 +206,33 @@ def cmd_check(argv: list[str]) -> int:
         _err("no migration files found")
 
     fmt = args.format or "text"
-    color = args.color == "always" or (
-        args.color == "auto" and fmt == "text" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    )
     from .report import render
 
-    output = render(fmt, run, color=color, registry=registry)
+    output = render(fmt, run, color=use_color(args, fmt), registry=registry)
+    if not emit(output, args):
+        return EXIT_USAGE
+    return exit_code(run, config.fail_on)
+
+
+def use_color(args: argparse.Namespace, fmt: str) -> bool:
+    """Colour only for text on a terminal (never with --output or NO_COLOR), unless forced."""
+    return args.color == "always" or (
+        args.color == "auto" and fmt == "text" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
+
+
+def emit(output: str, args: argparse.Namespace) -> bool:
+    """Write the report to --output or standard output; False (after saying why) if it cannot be written."""
     if args.output:
         try:
             Path(args.output).write_text(output, encoding="utf-8")
         except OSError as exc:
             _err(f"cannot write {args.output}: {exc.strerror}")
-            return EXIT_USAGE
+            return False
     else:
         sys.stdout.write(output)
         sys.stdout.flush()
-    return exit_code(run, config.fail_on)
+    return True
 
 
 def exit_code(run, fail_on: str) -> int:

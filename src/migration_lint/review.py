@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .cli import EXIT_USAGE, UsageError, _check_parser, _err, build_linter, exit_code
+from .cli import EXIT_USAGE, UsageError, _check_parser, _err, build_linter, emit, exit_code, use_color
 
 DEFAULT_API_URL = "https://api.github.com"
 SUMMARY_BUDGET = 1_000_000  # the job summary takes up to 1 MiB per step
@@ -192,19 +192,9 @@ def _review(argv: list[str]) -> int:
     fmt = args.format or ("github" if context.in_actions else "text")
     from .report import render
 
-    color = args.color == "always" or (
-        args.color == "auto" and fmt == "text" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    )
-    output = render(fmt, run, color=color, registry=registry)
-    if args.output:
-        try:
-            Path(args.output).write_text(output, encoding="utf-8")
-        except OSError as exc:
-            _err(f"cannot write {args.output}: {exc.strerror}")
-            return EXIT_USAGE
-    else:
-        sys.stdout.write(output)
-        sys.stdout.flush()
+    output = render(fmt, run, color=use_color(args, fmt), registry=registry)
+    if not emit(output, args):
+        return EXIT_USAGE
 
     from .report.markdown import render_comment
 

@@ -103,7 +103,6 @@ import argparse
 import contextlib
 import re
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -419,7 +418,7 @@ def _named(stmt: "Statement") -> set[str]:
     return names - constraints
 
 
-def _display(rel: _Rel, sql: str) -> str:
+def display_name(rel: Any, sql: str) -> str:
     """The relation named as the model names it: the schema only where the statement writes it."""
     if rel.schema != "public":
         return f"{rel.schema}.{rel.name}"
@@ -429,7 +428,7 @@ def _display(rel: _Rel, sql: str) -> str:
     return rel.name
 
 
-def _counted(rel: _Rel, named: set[str]) -> bool:
+def counted(rel: Any, named: set[str]) -> bool:
     """Does a lock on this relation count? Indexes and owned sequences only where the statement names them."""
     if rel.kind == "c":  # a composite type's pg_class row
         return False
@@ -453,11 +452,11 @@ def _lock_rows(conn: Any, pid: int) -> list[tuple[Any, ...]]:
 def _fold(rows: Iterable[tuple[Any, ...]], before: dict[int, _Rel], named: set[str], sql: str,
           into: dict[str, str], skip: set[tuple[int, str]] | None = None) -> None:
     for locktype, oid, mode, _granted in rows:
-        if locktype != "relation" or oid not in before or not _counted(before[oid], named):
+        if locktype != "relation" or oid not in before or not counted(before[oid], named):
             continue
         if skip and (oid, mode) in skip:
             continue
-        name = _display(before[oid], sql)
+        name = display_name(before[oid], sql)
         if name not in into or STRENGTH[mode] > STRENGTH[into[name]]:
             into[name] = mode
 
@@ -477,7 +476,7 @@ def _rewritten(before: dict[int, _Rel], after: dict[int, _Rel], stmt: "Statement
             continue
         now = after.get(rel.oid) or (by_name.get((rel.schema, rel.name)) if rel.kind == "i" else None)
         if now is not None and now.filenode and now.filenode != rel.filenode:
-            out.append(_display(rel, sql))
+            out.append(display_name(rel, sql))
     return sorted(out)
 
 
@@ -1140,8 +1139,8 @@ class _Runner:
         _fold(rows, before, named, stmt.sql, step.locks, skip=held_pairs)
         held: dict[str, set[str]] = {}
         for _, oid, mode, _granted in held_rows:
-            if oid in before and _counted(before[oid], named):
-                held.setdefault(_display(before[oid], stmt.sql), set()).add(mode)
+            if oid in before and counted(before[oid], named):
+                held.setdefault(display_name(before[oid], stmt.sql), set()).add(mode)
         step.held = {name: sorted(modes, key=STRENGTH.__getitem__) for name, modes in held.items()}
         step.rewritten = _rewritten(before, after, stmt)
         step.created = sorted(objects_after - objects_before)
@@ -1660,9 +1659,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_trace(argv: list[str]) -> int:
-    import os
-
-    from .cli import EXIT_USAGE, UsageError, _err, build_linter, exit_code
+    from .cli import EXIT_USAGE, UsageError, _err, build_linter, emit, exit_code, use_color
     from .config import ConfigError
     from .estimate import StatsError
     from .registry import RegistryError
@@ -1707,9 +1704,7 @@ def cmd_trace(argv: list[str]) -> int:
         run.files.append(bad)
 
     fmt = args.format or "text"
-    color = args.color == "always" or (
-        args.color == "auto" and fmt == "text" and not args.output and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    )
+    color = use_color(args, fmt)
     if fmt == "text":
         output = render_text(run, result, color=color)
     elif fmt == "json":
@@ -1718,13 +1713,6 @@ def cmd_trace(argv: list[str]) -> int:
         from .report import render
 
         output = render(fmt, run, color=color, registry=registry)
-    if args.output:
-        try:
-            Path(args.output).write_text(output, encoding="utf-8")
-        except OSError as exc:
-            _err(f"cannot write {args.output}: {exc.strerror}")
-            return EXIT_USAGE
-    else:
-        sys.stdout.write(output)
-        sys.stdout.flush()
+    if not emit(output, args):
+        return EXIT_USAGE
     return exit_code(run, config.fail_on)
