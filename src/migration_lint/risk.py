@@ -59,12 +59,10 @@ def statement_risk(stmt: Statement, effect: Effect, findings: list[Finding], on_
     # TRUNCATE swaps in a new, empty file: a rewrite in name only, not proportional to the table
     slow = effect.scans or (effect.rewrites and stmt.node_type != "TruncateStmt")
     if slow and strongest == ACCESS_EXCLUSIVE:
-        what = "rewrites" if effect.rewrites else "scans"
-        return Risk.HIGH, f"holds ACCESS EXCLUSIVE (blocks reads and writes) while it {what} the table"
+        return Risk.HIGH, f"holds ACCESS EXCLUSIVE (blocks reads and writes) while it {_work(stmt, effect)}"
     blocked = effect.blocked()
     if slow and "writes" in blocked:
-        what = "rewrites" if effect.rewrites else "scans"
-        return Risk.MEDIUM, f"blocks writes while it {what} the table"
+        return Risk.MEDIUM, f"blocks writes while it {_work(stmt, effect)}"
     breaking = breaks_running_code(stmt)
     if breaking:
         return Risk.MEDIUM, breaking
@@ -76,6 +74,18 @@ def statement_risk(stmt: Statement, effect: Effect, findings: list[Finding], on_
     if strongest:
         return Risk.LOW, "brief catalog-only lock"
     return Risk.LOW, "takes no lock on user tables"
+
+
+def _work(stmt: Statement, effect: Effect) -> str:
+    if stmt.node_type in ("IndexStmt", "ReindexStmt"):
+        return "builds the index"
+    if stmt.node_type in ("UpdateStmt", "DeleteStmt", "MergeStmt"):
+        return "changes every row"
+    if effect.rewrites:
+        return "rewrites the table"
+    if stmt.node_type == "AlterTableStmt":
+        return "validates every row"
+    return "scans the table"
 
 
 # Rules whose findings mean "this will fail when deployed": HIGH even on new tables.
