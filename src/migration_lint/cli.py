@@ -191,7 +191,7 @@ def cmd_check(argv: list[str]) -> int:
         item = classify(Path(name), head=text[:65536]) if args.stdin_filename else MigrationFile(None, name)
         item.path = None
         item.display = name
-        item.text = text
+        item.data = data  # decoded by the linter like a file (a decoding error is a finding)
         if config.framework != "auto":
             item.framework = config.framework
         files.append(item)

@@ -32,6 +32,49 @@ class Transaction:
     reason: str = ""  # why the statement runs inside a transaction
 
 
+class CreatedTables:
+    """The tables a migration created before each of its statements, in memory proportional to the tables.
+
+    ``created_here[i]`` answers ``table in …`` for the state before statement i.
+    """
+
+    def __init__(self) -> None:
+        self._spans: dict[str, list[list[int | None]]] = {}  # table → [[created at, gone at or None], …]
+
+    def create(self, table: str, index: int) -> None:
+        self._spans.setdefault(table, []).append([index, None])
+
+    def remove(self, table: str, index: int) -> bool:
+        spans = self._spans.get(table)
+        if spans and spans[-1][1] is None:
+            spans[-1][1] = index
+            return True
+        return False
+
+    def present(self, table: str, index: int) -> bool:
+        for created, gone in self._spans.get(table, ()):
+            if created < index and (gone is None or index <= gone):
+                return True
+        return False
+
+    def __getitem__(self, index: int) -> "_CreatedBefore":
+        return _CreatedBefore(self, index)
+
+    def all(self) -> set[str]:
+        """Every table this migration created (and did not rename away)."""
+        return {t for t, spans in self._spans.items() if spans and spans[-1][1] is None}
+
+
+class _CreatedBefore:
+    __slots__ = ("_tables", "_index")
+
+    def __init__(self, tables: CreatedTables, index: int) -> None:
+        self._tables, self._index = tables, index
+
+    def __contains__(self, table: object) -> bool:
+        return isinstance(table, str) and self._tables.present(table, self._index)
+
+
 @dataclass
 class Timeouts:
     lock_timeout: bool = False
@@ -114,7 +157,7 @@ class Context:
     effects: list[Effect] = field(default_factory=list)
     transactions: list[Transaction] = field(default_factory=list)
     timeouts: list[Timeouts] = field(default_factory=list)
-    created_here: list[frozenset[str]] = field(default_factory=list)  # tables created before statement i
+    created_here: CreatedTables = field(default_factory=CreatedTables)  # `t in created_here[i]`: created before statement i
     new_tables: set[str] = field(default_factory=set)  # tables created by not-yet-deployed migrations
     implicit: str = ""  # why the framework runs the whole file in one transaction ("" if it does not)
     memo: dict = field(default_factory=dict)  # per-file facts rules compute once and share (key: a name)

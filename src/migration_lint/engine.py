@@ -24,7 +24,9 @@ from .rule import Rule
 from .schema import Schema
 from .source import decode
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# The parse tree of a file takes about 400 times its size in memory: beyond this, a file is reported, not
+# parsed (the largest migration of the shared corpus is 33 kB; a schema dump of several MB is not a migration).
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 # Statements that can hold other statements (data-modifying WITH is caught by its withClause).
 _EMBEDS_STATEMENTS = frozenset({"SelectStmt", "ExplainStmt", "PrepareStmt", "CreateTableAsStmt", "CopyStmt", "RuleStmt"})
@@ -102,7 +104,11 @@ class Linter:
     # -- loading -----------------------------------------------------------
     def load(self, file: MigrationFile) -> Loaded:
         text = file.text
-        if text is None:
+        if text is None and file.data is not None:  # bytes read from stdin
+            text, decode_error = decode(file.data)
+            if decode_error:
+                return self._decode_failure(text, decode_error)
+        elif text is None:
             try:
                 size = file.path.stat().st_size if file.path else 0
                 if size > MAX_FILE_BYTES:
@@ -112,22 +118,29 @@ class Linter:
                 return Loaded(None, self._meta("parse-error", f"cannot read file: {exc.strerror or exc}"))
             text, decode_error = decode(data)
             if decode_error:
-                from .source import Source
-
-                src = Source(text)
-                offset = text.find("\ufffd")
-                pos = src.position(max(0, offset))
-                return Loaded(None, self._meta("parse-error", f"cannot be decoded as UTF-8: {decode_error}", pos.line, pos.column,
-                                               help="Save the file as UTF-8; PostgreSQL migration tools read migrations as UTF-8."))
+                return self._decode_failure(text, decode_error)
+        if len(text) > MAX_FILE_BYTES:
+            return Loaded(None, self._meta("parse-error", f"file is too large to lint ({len(text):,} characters; the limit is {MAX_FILE_BYTES:,} bytes)"))
         if self.config.placeholders:
             text = _apply_placeholders(text, self.config.placeholders)
         if file.framework == "dbmate":
             text = _dbmate_up_section(text)
         parsed = parse(text)
         if parsed.failure is not None:
+            from .secrets import redact_text
+
             failure = parsed.failure
-            return Loaded(parsed, self._meta("parse-error", failure.message, failure.line, failure.column, help=failure.hint))
+            # the parser quotes the SQL near the error: never a secret
+            message = redact_text(failure.message)
+            return Loaded(parsed, self._meta("parse-error", message, failure.line, failure.column, help=failure.hint))
         return Loaded(parsed)
+
+    def _decode_failure(self, text: str, decode_error: str) -> Loaded:
+        from .source import Source
+
+        pos = Source(text).position(max(0, text.find("\ufffd")))
+        return Loaded(None, self._meta("parse-error", f"cannot be decoded as UTF-8: {decode_error}", pos.line, pos.column,
+                                       help="Save the file as UTF-8; PostgreSQL migration tools read migrations as UTF-8."))
 
     def _meta(self, rule_id: str, message: str, line: int = 1, column: int = 1, help: str = "") -> Finding:
         rule = self.registry.get(rule_id)
@@ -249,6 +262,9 @@ class Linter:
         from .secrets import scrub
 
         scrub(statements, findings)  # no report shows a recognised secret, whichever rules ran
+        for finding in findings:  # one line each: identifiers and literals can hold line breaks
+            if not finding.message.isprintable():
+                finding.message = _printable(finding.message)
         selected = self.ruleset.severities
         report.findings = sorted(
             (f for f in findings if not f.suppressed and (f.rule in selected or f.rule not in self.registry)),
@@ -307,12 +323,11 @@ class Linter:
         """Transactions, timeouts and tables created before each statement; returns all tables created."""
         statements = ctx.statements
         implicit = ctx.implicit = implicit_transaction(ctx.file, statements, self.config)
-        created: set[str] = set()
+        created = ctx.created_here
         depth = 0
         timeouts = Timeouts()
         for stmt in statements:
             node_type, node = stmt.node_type, stmt.node
-            ctx.created_here.append(frozenset(created))
             ctx.timeouts.append(Timeouts(timeouts.lock_timeout, timeouts.statement_timeout))
             if node_type == "TransactionStmt":
                 kind = node.get("kind", "")
@@ -333,19 +348,18 @@ class Linter:
             if node_type in ("CreateStmt", "CreateTableAsStmt") or (node_type == "SelectStmt" and node.get("intoClause")):
                 rel = node.get("relation") or (node.get("into") or node.get("intoClause") or {}).get("rel")
                 if rel:
-                    created.add(ast.table_key(ast.relation_name(rel)))
+                    created.create(ast.table_key(ast.relation_name(rel)), stmt.index)
             elif node_type == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE":
                 old = ast.table_key(ast.relation_name(node.get("relation")))
-                if old in created:
-                    created.discard(old)
-                    created.add(node.get("newname", ""))
+                if created.remove(old, stmt.index):
+                    created.create(node.get("newname", ""), stmt.index)
             elif node_type == "VariableSetStmt":
                 name = (node.get("name") or "").lower()
                 if name == "lock_timeout":
                     timeouts.lock_timeout = node.get("kind") != "VAR_RESET" and not _is_zero(node)
                 elif name == "statement_timeout":
                     timeouts.statement_timeout = node.get("kind") != "VAR_RESET" and not _is_zero(node)
-        return created
+        return created.all()
 
     def _apply_suppressions(self, directives: Directives, findings: list[Finding]) -> list[Finding]:
         """Mark suppressed findings; return findings about the suppressions themselves."""
@@ -385,6 +399,11 @@ class Linter:
         finding = self._meta("invalid-suppression", message, suppression.line, suppression.column)
         finding.end_column = max(finding.end_column, suppression.end_column)
         return finding
+
+
+def _printable(text: str) -> str:
+    """Control characters (line breaks included) shown escaped, so a message stays on one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _is_zero(node: dict) -> bool:

@@ -59,7 +59,8 @@ class MigrationFile:
     name: str | None = None
     version: str | None = None
     group: Path | None = None
-    text: str | None = None  # content already read (stdin, tests)
+    text: str | None = None  # content already read (tests, tools)
+    data: bytes | None = None  # raw content read from stdin, decoded like a file
     dbmate_no_transaction: bool = False
     direction: str = "up"
     change: str | None = None  # since the --diff base: "added", "modified", "renamed" or "deleted"

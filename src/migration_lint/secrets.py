@@ -78,8 +78,11 @@ def _strings(node: Any) -> Iterator[tuple[str, Any]]:
             loc = value.get("location")
             here = value if isinstance(loc, int) and loc >= 0 else anchor
             for key, child in value.items():
-                if key in ("sval", "conninfo") and isinstance(child, str):
-                    yield child, here
+                # every string of the tree: constants (sval), but also COMMENT text, enum labels, NOTIFY
+                # payloads, COPY/LOAD file names, connection strings… (identifiers are harmless here)
+                if isinstance(child, str):
+                    if len(child) >= 8:
+                        yield child, here
                 elif isinstance(child, (dict, list)):
                     stack.append((child, here))
         elif isinstance(value, list):
