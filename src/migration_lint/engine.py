@@ -182,7 +182,14 @@ class Linter:
                         linted.update(f.path.resolve() for f in files if f.path is not None)
                     self._replay_history(file, schema, linted)
             undeployed = new_tables.setdefault(key, set())
-            reports.append(self.lint_file(file, schema, new_tables=undeployed, is_new=self.is_new(file)))
+            try:
+                reports.append(self.lint_file(file, schema, new_tables=undeployed, is_new=self.is_new(file)))
+            except (Exception, RecursionError) as exc:  # a bug must cost one file's report, not the run
+                failed = FileReport(file=file, risk=Risk.HIGH, error=f"internal error: {type(exc).__name__}")
+                failed.risk_reason = "the file could not be analysed (internal error)"
+                failed.findings.append(self._meta(
+                    "parse-error", f"cannot be analysed: internal error {type(exc).__name__}: {exc}"[:300]))
+                reports.append(failed)
         return RunReport(reports)
 
     def is_new(self, file: MigrationFile) -> bool:

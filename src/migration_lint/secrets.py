@@ -91,8 +91,9 @@ def _strings(node: Any) -> Iterator[tuple[str, Any]]:
 
 def _const_string(node: Any) -> tuple[str | None, Any]:
     kind, value = ast.unwrap(node)
-    if kind == "TypeCast":
-        return _const_string(value.get("arg"))
+    while kind == "TypeCast":  # a loop, not recursion: casts can be nested thousands deep
+        node = value.get("arg")
+        kind, value = ast.unwrap(node)
     if kind == "A_Const":
         sval = value.get("sval")
         if isinstance(sval, dict) and isinstance(sval.get("sval"), str):

@@ -184,6 +184,6 @@ class AddColumnRewrite(Rule):
 
 def _is_null(expr: object) -> bool:
     kind, value = ast.unwrap(expr)
-    if kind == "TypeCast":
-        return _is_null(value.get("arg"))
+    while kind == "TypeCast":
+        kind, value = ast.unwrap(value.get("arg"))
     return kind == "A_Const" and bool(value.get("isnull"))

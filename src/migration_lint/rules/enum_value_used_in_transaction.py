@@ -35,23 +35,23 @@ def _base(name: str) -> str:
 
 
 def _walk_with_parent(node: Any, parent: tuple[str | None, Any] = (None, None)) -> Iterator[tuple[dict, tuple[str | None, Any]]]:
-    """A_Const nodes below `node` with their nearest typed parent node."""
-    if isinstance(node, dict):
-        if len(node) == 1:
-            key = next(iter(node))
-            child = node[key]
-            if key[:1].isupper() and isinstance(child, dict):
-                if key == "A_Const":
-                    yield child, parent
-                    return
-                for value in child.values():
-                    yield from _walk_with_parent(value, (key, child))
-                return
-        for value in node.values():
-            yield from _walk_with_parent(value, parent)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk_with_parent(value, parent)
+    """A_Const nodes below `node` with their nearest typed parent node (depth first, without recursion)."""
+    stack: list[tuple[Any, tuple[str | None, Any]]] = [(node, parent)]
+    while stack:
+        node, parent = stack.pop()
+        if isinstance(node, dict):
+            if len(node) == 1:
+                key = next(iter(node))
+                child = node[key]
+                if key[:1].isupper() and isinstance(child, dict):
+                    if key == "A_Const":
+                        yield child, parent
+                        continue
+                    stack.extend((value, (key, child)) for value in reversed(list(child.values())))
+                    continue
+            stack.extend((value, parent) for value in reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend((value, parent) for value in reversed(node))
 
 
 def _column_type(ctx: Context, table: str | None, column: str | None) -> str | None:

@@ -13,32 +13,32 @@ _SYSTEM_SCHEMAS = ("pg_catalog.", "information_schema.")
 
 def _branches(select: Any) -> Iterator[dict]:
     """The plain SELECTs of a (possibly UNION-ed) query."""
-    kind, value = ast.unwrap(select)
-    if not isinstance(value, dict):
-        return
-    if value.get("op", "SETOP_NONE") != "SETOP_NONE":
-        yield from _branches(value.get("larg"))
-        yield from _branches(value.get("rarg"))
-    else:
-        yield value
+    stack = [select]
+    while stack:  # a loop, not recursion: UNION chains can be thousands long
+        _, value = ast.unwrap(stack.pop())
+        if not isinstance(value, dict):
+            continue
+        if value.get("op", "SETOP_NONE") != "SETOP_NONE":
+            stack.append(value.get("rarg"))
+            stack.append(value.get("larg"))
+        else:
+            yield value
 
 
 def _from_tables(select: dict, ctes: set[str]) -> list[tuple[dict, str]]:
     """(RangeVar, name) of the tables in the SELECT's own FROM clause (joins included, subqueries not)."""
     found: list[tuple[dict, str]] = []
 
-    def visit(item: Any) -> None:
-        kind, value = ast.unwrap(item)
+    stack = list(reversed(select.get("fromClause") or ()))
+    while stack:  # a loop, not recursion: JOIN chains can be thousands long
+        kind, value = ast.unwrap(stack.pop())
         if kind == "RangeVar" or (kind is None and isinstance(value, dict) and "relname" in value):
             name = ast.relation_name(value)
             if name not in ctes and not name.startswith(_SYSTEM_SCHEMAS) and not value.get("relname", "").startswith("pg_"):
                 found.append((value, name))
         elif kind == "JoinExpr":
-            visit(value.get("larg"))
-            visit(value.get("rarg"))
-
-    for item in select.get("fromClause") or ():
-        visit(item)
+            stack.append(value.get("rarg"))
+            stack.append(value.get("larg"))
     return found
 
 

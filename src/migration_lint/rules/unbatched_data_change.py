@@ -45,8 +45,8 @@ def primary_key(ctx: Context, table: str) -> str:
 
 def _column(node: Any) -> str | None:
     kind, value = ast.unwrap(node)
-    if kind == "TypeCast":
-        return _column(value.get("arg"))
+    while kind == "TypeCast":
+        kind, value = ast.unwrap(value.get("arg"))
     if kind == "ColumnRef":
         fields = value.get("fields") or ()
         names = ast.strings(fields)
