@@ -77,10 +77,29 @@ def build_ruleset(config: Config, registry: dict[str, type[Rule]]) -> RuleSet:
     return ruleset
 
 
-def _apply_placeholders(text: str, placeholders: dict[str, str]) -> str:
-    for key, value in placeholders.items():
-        text = text.replace(key if any(ch in key for ch in "${}:") else "${" + key + "}", value)
-    return text
+def _apply_placeholders(text: str, placeholders: dict[str, str]) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """Substitute placeholders (`schema` means `${schema}`; a key with `$ { } :` is used as written).
+
+    Returns the new text and the edits that map its offsets back to the file's.
+    """
+    import re
+
+    if not placeholders:
+        return text, []
+    tokens = {(key if any(ch in key for ch in "${}:") else "${" + key + "}"): value for key, value in placeholders.items()}
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
+    out: list[str] = []
+    edits: list[tuple[int, int, int, int]] = []
+    last = shift = 0
+    for match in pattern.finditer(text):
+        value = tokens[match.group()]
+        out.append(text[last:match.start()])
+        out.append(value)
+        edits.append((match.start() + shift, len(value), match.start(), len(match.group())))
+        shift += len(value) - len(match.group())
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out), edits
 
 
 class Linter:
@@ -121,11 +140,17 @@ class Linter:
                 return self._decode_failure(text, decode_error)
         if len(text) > MAX_FILE_BYTES:
             return Loaded(None, self._meta("parse-error", f"file is too large to lint ({len(text):,} characters; the limit is {MAX_FILE_BYTES:,} bytes)"))
-        if self.config.placeholders:
-            text = _apply_placeholders(text, self.config.placeholders)
+        source = None
         if file.framework == "dbmate":
             text = _dbmate_up_section(text)
-        parsed = parse(text)
+        if self.config.placeholders:
+            from .source import MappedSource
+
+            original = text
+            text, edits = _apply_placeholders(text, self.config.placeholders)
+            if edits:
+                source = MappedSource(text, original, edits)
+        parsed = parse(text, source=source)
         if parsed.failure is not None:
             from .secrets import redact_text
 

@@ -165,11 +165,14 @@ def _inner_comments(source: Source, stmt: Statement, out: list[Comment]) -> None
         _add_comment(source, stmt.start + token.start, stmt.start + token.end + 1, body, out)
 
 
-def parse(text: str) -> Parsed:
-    """Parse SQL text. Never raises for bad SQL: the failure is in the result."""
+def parse(text: str, *, source: Source | None = None) -> Parsed:
+    """Parse SQL text. Never raises for bad SQL: the failure is in the result.
+
+    `source` (optional) maps positions of `text` to another text (placeholders substituted).
+    """
     from pglast import parser
 
-    source = Source(text)
+    source = source if source is not None else Source(text)
     parsed = Parsed(source=source)
     text = source.text
     if "\x00" in text:

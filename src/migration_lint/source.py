@@ -117,3 +117,41 @@ class Source:
 
     def line_start(self, line: int) -> int:
         return self._line_starts[max(1, min(line, len(self._line_starts))) - 1]
+
+
+class MappedSource(Source):
+    """The text that is parsed (placeholders substituted) whose positions are reported in the file's text.
+
+    `edits` are (start in the parsed text, length there, start in the file, length there), in order.
+    An offset inside a substituted value maps to the start of its placeholder.
+    """
+
+    def __init__(self, text: str, original: str, edits: list[tuple[int, int, int, int]]) -> None:
+        super().__init__(original)  # line table of the file
+        self._file_text = self.text
+        self.text = text  # statements are sliced out of the parsed text
+        self._ascii = text.isascii()
+        self._edits = edits
+        self._edit_starts = [e[0] for e in edits]
+
+    def _to_file(self, offset: int) -> int:
+        index = bisect.bisect_right(self._edit_starts, offset) - 1
+        if index < 0:
+            return offset
+        start, length, file_start, file_length = self._edits[index]
+        if offset < start + length:
+            return file_start
+        return offset - (start + length) + (file_start + file_length)
+
+    def position(self, offset: int) -> Position:
+        offset = max(0, min(offset, len(self.text)))
+        file_offset = max(0, min(self._to_file(offset), len(self._file_text)))
+        line = bisect.bisect_right(self._line_starts, file_offset)
+        return Position(line, file_offset - self._line_starts[line - 1] + 1)
+
+    def line_text(self, line: int) -> str:
+        if line < 1 or line > len(self._line_starts):
+            return ""
+        start = self._line_starts[line - 1]
+        end = self._line_starts[line] if line < len(self._line_starts) else len(self._file_text)
+        return self._file_text[start:end].rstrip("\r\n")
