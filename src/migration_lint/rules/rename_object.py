@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import bisect
+
 from typing import Any, Iterable, Iterator
 
 from .. import ast
@@ -107,24 +109,31 @@ def defines(stmt: Statement) -> Iterator[tuple[str, str]]:
             yield kind, _key(f"{schema}.{old.rpartition('.')[2]}")
 
 
+def _positions(ctx: Context, name: str, facts) -> dict[Any, list[int]]:
+    """fact → the (ascending) indexes of the statements that state it, computed once per file."""
+    index = ctx.memo.get(name)
+    if index is None:
+        index = {}
+        for stmt in ctx.statements:
+            for fact in facts(stmt):
+                index.setdefault(fact, []).append(stmt.index)
+        ctx.memo[name] = index
+    return index
+
+
 def created_before(ctx: Context, kind: str, name: str) -> bool:
     """Did an earlier statement of this migration create the object (or rename something to its name)?"""
-    key = _key(name)
     if kind == "relation" and ctx.is_new_table(name):
         return True
-    for stmt in ctx.statements[: ctx.index]:
-        if (kind, key) in defines(stmt):
-            return True
-    return False
+    positions = _positions(ctx, "rename_object.defines", defines).get((kind, _key(name)))
+    return bool(positions) and positions[0] < ctx.index
 
 
 def defined_after(ctx: Context, kind: str, name: str) -> Statement | None:
     """A later statement of this migration that creates an object with this name again (a swap)."""
-    key = _key(name)
-    for stmt in ctx.statements[ctx.index + 1:]:
-        if (kind, key) in defines(stmt):
-            return stmt
-    return None
+    positions = _positions(ctx, "rename_object.defines", defines).get((kind, _key(name))) or ()
+    later = bisect.bisect_right(positions, ctx.index)
+    return ctx.statements[positions[later]] if later < len(positions) else None
 
 
 def _vacates(stmt: Statement) -> Iterator[tuple[str, str]]:
@@ -152,24 +161,27 @@ def vacated_before(ctx: Context, kind: str, name: str) -> bool:
 
     Renaming something to that name then completes a swap: code that uses the name keeps working.
     """
-    key = _key(name)
-    return any((kind, key) in _vacates(stmt) for stmt in ctx.statements[: ctx.index])
+    positions = _positions(ctx, "rename_object.vacates", _vacates).get((kind, _key(name)))
+    return bool(positions) and positions[0] < ctx.index
+
+
+def _columns_added(stmt: Statement) -> Iterator[tuple[str, str]]:
+    """(table key, column) of every column the statement adds, or renames a column to."""
+    node = stmt.node
+    if stmt.node_type == "AlterTableStmt":
+        key = _key(ast.relation_name(node.get("relation")))
+        for item in node.get("cmds") or ():
+            _, cmd = ast.unwrap(item)
+            if cmd.get("subtype") == "AT_AddColumn":
+                yield key, ast.inner(cmd.get("def")).get("colname")
+    elif stmt.node_type == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN":
+        yield _key(ast.relation_name(node.get("relation"))), node.get("newname")
 
 
 def column_added_before(ctx: Context, table: str, column: str) -> bool:
     """Did an earlier statement of this migration add the column (or rename a column to it)?"""
-    key = _key(table)
-    for stmt in ctx.statements[: ctx.index]:
-        node = stmt.node
-        if stmt.node_type == "AlterTableStmt" and _key(ast.relation_name(node.get("relation"))) == key:
-            for item in node.get("cmds") or ():
-                _, cmd = ast.unwrap(item)
-                if cmd.get("subtype") == "AT_AddColumn" and ast.inner(cmd.get("def")).get("colname") == column:
-                    return True
-        elif (stmt.node_type == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN"
-              and node.get("newname") == column and _key(ast.relation_name(node.get("relation"))) == key):
-            return True
-    return False
+    positions = _positions(ctx, "rename_object.columns_added", _columns_added).get((_key(table), column))
+    return bool(positions) and positions[0] < ctx.index
 
 
 def later_statements(ctx: Context) -> list[Statement]:

@@ -124,16 +124,8 @@ def targets_few_rows(where: Any, keys: frozenset[str] = frozenset()) -> bool:
 
 
 def is_new_table(ctx: Context, name: str) -> bool:
-    """ctx.is_new_table, plus tables made earlier in the migration by `SELECT … INTO [TEMP] TABLE`."""
-    if ctx.is_new_table(name):
-        return True
-    key = ast.table_key(name)
-    for stmt in ctx.statements[: ctx.index]:
-        if stmt.node_type == "SelectStmt" and stmt.node.get("intoClause"):
-            rel = stmt.node["intoClause"].get("rel")
-            if rel and ast.table_key(ast.relation_name(rel)) == key:
-                return True
-    return False
+    """Created earlier in this migration (`CREATE TABLE`, `CREATE TABLE AS`, `SELECT … INTO`) or by a new one."""
+    return ctx.is_new_table(name)
 
 
 def _system_table(name: str) -> bool:
