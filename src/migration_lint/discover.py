@@ -16,9 +16,11 @@ Recognised layouts (checked in this order for each ``.sql`` file):
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,7 +152,7 @@ def _walk(root: Path, found: list[Path], problems: list[tuple[str, str]]) -> Non
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-        for filename in filenames:
+        for filename in sorted(filenames):  # directory order is arbitrary: a file and a link to it keep one name
             if filename.lower().endswith(".sql"):
                 found.append(Path(dirpath) / filename)
 
@@ -188,7 +190,7 @@ def discover(
         elif path.is_file():
             collected.append((path, True))
         elif path.is_symlink():
-            result.problems.append((raw, "broken symbolic link"))
+            result.problems.append((raw, _not_a_file(path) or "broken symbolic link"))
         elif path.exists():
             result.problems.append((raw, "not a regular file or directory"))
         else:
@@ -206,6 +208,10 @@ def discover(
         seen.add(key)
         if exclude and _excluded(path, exclude, exclude_patterns):
             continue
+        problem = _not_a_file(path)
+        if problem:
+            result.problems.append((_display(path), problem))
+            continue
         item = classify(path)
         if framework and framework != "auto":
             item.framework = framework
@@ -214,6 +220,26 @@ def discover(
         result.files.append(item)
     result.files.sort(key=_sort_key)
     return result
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why a `.sql` path found in a folder cannot be read as a migration (None if it can).
+
+    Only regular files are opened: reading a FIFO blocks forever, a device never ends.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            if exc.errno == errno.ELOOP:
+                return "symbolic link loop"
+            return "broken symbolic link" if exc.errno == errno.ENOENT else f"cannot follow symbolic link: {exc.strerror}"
+        return f"cannot read file: {exc.strerror}"
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device" if (
+        stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) else "not a file"
+    return f"not a regular file ({kind})"
 
 
 def _excluded(path: Path, patterns: list[str], compiled: list) -> bool:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ..model import RunReport, Severity
+from .sanitize import terminal, utf8
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def escape_data(text: str) -> str:
+    """A workflow command's message: one line, valid UTF-8, no raw control character for the log to interpret."""
+    text = terminal(utf8(text).replace("\r\n", "\n").replace("\r", "\n"))
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (but tab and line feed), bidi embeddings, overrides, isolates and marks, and the
+# Unicode line and paragraph separators: none of them may reach a terminal or a CI log raw.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile(r"[\n\x0b-\x0d\x85\u2028\u2029]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def terminal(text: str) -> str:
     """No raw control characters (escape sequences, bidi overrides) reach the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return _CONTROL.sub(_shown, text)
+
+
+def terminal_line(text: str) -> str:
+    """`terminal`, valid UTF-8, and on one line: a line break inside it is shown escaped as well.
+
+    For the parts of a one-line record (``path:line:col: … message``) that come from a migration, so
+    that a file name or an identifier with a line break cannot start a line of its own.
+    """
+    return terminal(_LINE_BREAKS.sub(_shown, utf8(text)))
 
 
 def one_line(text: str, limit: int = 0) -> str:
@@ -20,5 +38,8 @@ def one_line(text: str, limit: int = 0) -> str:
 
 
 def utf8(text: str) -> str:
-    """Valid UTF-8 always: lone surrogates (from odd input) become U+FFFD."""
-    return text.encode("utf-8", "replace").decode("utf-8")
+    """Valid UTF-8 always: lone surrogates become U+FFFD.
+
+    They come from file names that are not valid UTF-8 (Python decodes their bytes as surrogates).
+    """
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)

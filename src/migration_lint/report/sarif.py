@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__
 from ..model import RunReport, Severity
@@ -10,6 +12,16 @@ from .sanitize import utf8
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def artifact_uri(path: str) -> str:
+    """The file as a relative URI reference: a `#`, `%`, `?` or space in a file name is percent-encoded
+    (a bare `#` would start a fragment), and so is every byte of a name that is not valid UTF-8."""
+    try:
+        raw = os.fsencode(path.replace("\\", "/"))
+    except UnicodeError:
+        raw = utf8(path.replace("\\", "/")).encode("utf-8")
+    return quote(raw, safe="/")
 
 
 def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
@@ -32,7 +44,7 @@ def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
         rules.append(entry)
     results = []
     for report in run.files:
-        uri = report.file.display.replace("\\", "/")
+        uri = artifact_uri(report.file.display)
         for finding in report.findings:
             text = finding.message + (f"\n{finding.help}" if finding.help else "")
             results.append({
@@ -42,7 +54,7 @@ def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
                 "message": {"text": utf8(text)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": utf8(uri)},
+                        "artifactLocation": {"uri": uri},
                         "region": {"startLine": finding.line, "startColumn": finding.column,
                                    "endLine": finding.end_line, "endColumn": finding.end_column},
                     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import Risk, RunReport, Severity
-from .sanitize import one_line, terminal
+from .sanitize import one_line, terminal_line
 from .words import impact
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36",
@@ -17,12 +17,12 @@ def _paint(text: str, key, color: bool) -> str:
 def render(run: RunReport, *, color: bool = False, show_statements: bool = True) -> str:
     out: list[str] = []
     for report in run.files:
-        path = terminal(report.file.display)
+        path = terminal_line(report.file.display)
         for finding in report.findings:
             severity = _paint(finding.severity.value, finding.severity, color)
-            out.append(f"{path}:{finding.line}:{finding.column}: {severity} {finding.rule} {terminal(finding.message)}")
+            out.append(f"{path}:{finding.line}:{finding.column}: {severity} {finding.rule} {terminal_line(finding.message)}")
             if finding.help:
-                out.append(f"    help: {terminal(finding.help)}")
+                out.append(f"    help: {terminal_line(finding.help)}")
         if show_statements:
             for item in report.statements:
                 if item.risk is Risk.LOW:
@@ -31,10 +31,10 @@ def render(run: RunReport, *, color: bool = False, show_statements: bool = True)
                 locks = ", ".join(f"{lock.mode} on {lock.relation}" for lock in item.locks) if item.known else ""
                 risk = _paint(item.risk.value, item.risk, color)
                 estimate = item.estimate.get("text", "") if isinstance(item.estimate, dict) else ""
-                detail = "; ".join(filter(None, [terminal(locks), terminal(impact(item)), estimate]))
-                out.append(f"{path}:{stmt.line}:{stmt.column}: risk {risk} {terminal(one_line(stmt.sql, 60))} — {detail}")
+                detail = "; ".join(filter(None, [terminal_line(locks), terminal_line(impact(item)), terminal_line(estimate)]))
+                out.append(f"{path}:{stmt.line}:{stmt.column}: risk {risk} {terminal_line(one_line(stmt.sql, 60))} — {detail}")
         if report.findings or any(s.risk is not Risk.LOW for s in report.statements):
-            out.append(f"{path}: migration risk {_paint(report.risk.value, report.risk, color)} ({terminal(report.risk_reason)})")
+            out.append(f"{path}: migration risk {_paint(report.risk.value, report.risk, color)} ({terminal_line(report.risk_reason)})")
             out.append("")
     counts = run.counts()
     total = sum(counts.values())

@@ -1,57 +1,66 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import ast
 from ..context import Context
-from ..model import Finding, Severity
+from ..model import Finding, Severity, Statement
 from ..rule import Rule
 from .rename_object import column_added_before, created_before
+
+
+def _restores(cmd: dict[str, Any]) -> bool:
+    subtype = cmd.get("subtype")
+    return (subtype == "AT_ColumnDefault" and cmd.get("def") is not None) or subtype in ("AT_AddIdentity", "AT_DropColumn")
+
+
+def _facts(stmt: Statement) -> Iterator[tuple[str, ...]]:
+    """What a statement does to columns and tables, as far as this rule cares (indexed once per file)."""
+    node = stmt.node
+    if stmt.node_type == "AlterTableStmt":
+        key = ast.table_key(ast.relation_name(node.get("relation")))
+        for item in node.get("cmds") or ():
+            cmd = ast.inner(item)
+            if _restores(cmd):
+                yield "restored", key, cmd.get("name")
+            if cmd.get("subtype") == "AT_DropNotNull":
+                yield "nullable", key, cmd.get("name")
+    elif stmt.node_type == "DropStmt" and node.get("removeType") == "OBJECT_TABLE":
+        for obj in node.get("objects") or ():
+            yield "dropped", ast.table_key(".".join(ast.strings(ast.inner(obj).get("items"))))
+    elif stmt.node_type == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN":
+        yield "renamed", ast.table_key(ast.relation_name(node.get("relation"))), node.get("subname")
+    elif stmt.node_type == "CreateTrigStmt":
+        if node.get("timing", 0) & _TRIGGER_BEFORE and node.get("events", 0) & _TRIGGER_INSERT:
+            yield "trigger", ast.table_key(ast.relation_name(node.get("relation")))
+
+
+def _after(ctx: Context, fact: tuple[str, ...]) -> bool:
+    positions = ctx.facts("drop_default.facts", _facts).get(fact) or ()
+    return bool(positions) and positions[-1] > ctx.index
+
+
+def _anywhere(ctx: Context, fact: tuple[str, ...]) -> bool:
+    return fact in ctx.facts("drop_default.facts", _facts)
 
 
 def _default_restored(ctx: Context, node: dict, position: int, table: str, column: str) -> bool:
     """Does a later command of this statement, or a later statement, give the column a default again
     (SET DEFAULT, ADD GENERATED … AS IDENTITY) or drop it?"""
     key = ast.table_key(table)
-
-    def restores(cmd: dict[str, Any]) -> bool:
-        subtype = cmd.get("subtype")
-        if cmd.get("name") != column:
-            return False
-        return (subtype == "AT_ColumnDefault" and cmd.get("def") is not None) or subtype in (
-            "AT_AddIdentity", "AT_DropColumn")
-
     for item in (node.get("cmds") or ())[position + 1:]:
-        if restores(ast.inner(item)):
+        cmd = ast.inner(item)
+        if cmd.get("name") == column and _restores(cmd):
             return True
-    for stmt in ctx.statements[ctx.index + 1:]:
-        if stmt.node_type == "AlterTableStmt" and ast.table_key(ast.relation_name(stmt.node.get("relation"))) == key:
-            if any(restores(ast.inner(item)) for item in stmt.node.get("cmds") or ()):
-                return True
-        elif stmt.node_type == "DropStmt" and stmt.node.get("removeType") == "OBJECT_TABLE":
-            if any(ast.table_key(".".join(ast.strings(ast.inner(o).get("items")))) == key for o in stmt.node.get("objects") or ()):
-                return True
-    return False
+    return _after(ctx, ("restored", key, column)) or _after(ctx, ("dropped", key))
 
 
 def _covered_elsewhere(ctx: Context, table: str, column: str) -> bool:
     """Does the migration make the column nullable (drop-not-null reports that), rename it (rename-column),
     or create a BEFORE INSERT trigger on the table (which can fill the column)?"""
     key = ast.table_key(table)
-    for index, stmt in enumerate(ctx.statements):
-        node = stmt.node
-        if stmt.node_type == "AlterTableStmt" and ast.table_key(ast.relation_name(node.get("relation"))) == key:
-            for item in node.get("cmds") or ():
-                cmd = ast.inner(item)
-                if cmd.get("subtype") == "AT_DropNotNull" and cmd.get("name") == column:
-                    return True
-        elif stmt.node_type == "RenameStmt" and index > ctx.index and node.get("renameType") == "OBJECT_COLUMN":
-            if node.get("subname") == column and ast.table_key(ast.relation_name(node.get("relation"))) == key:
-                return True
-        elif stmt.node_type == "CreateTrigStmt" and ast.table_key(ast.relation_name(node.get("relation"))) == key:
-            if node.get("timing", 0) & _TRIGGER_BEFORE and node.get("events", 0) & _TRIGGER_INSERT:
-                return True
-    return False
+    return (_anywhere(ctx, ("nullable", key, column)) or _after(ctx, ("renamed", key, column))
+            or _anywhere(ctx, ("trigger", key)))
 
 
 _TRIGGER_BEFORE = 2  # TRIGGER_TYPE_BEFORE

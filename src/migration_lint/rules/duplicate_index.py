@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import ast
 from ..context import Context
-from ..model import Finding, Severity
+from ..model import Finding, Severity, Statement
 from ..rule import Rule
 from ._helpers import prisma_schema_hint
 
@@ -238,46 +238,50 @@ def _constraint_spec(con: dict) -> _Spec | None:
 
 def _existing(ctx: Context, table: str, new_name: str | None) -> list[Any]:
     """The table's known indexes that can be compared: not partial, not dropped later in this migration."""
-    dropped = _dropped_later(ctx)
-    same_file = {_model_name(s.node): s.node for s in ctx.statements[: ctx.index] if s.node_type == "IndexStmt"}
+    dropped = ctx.facts("duplicate_index.dropped", _drops)
+    created = ctx.facts("duplicate_index.created", _creates)
     out = []
     base = ast.table_key(table).split(".")[-1]
     for index in ctx.schema.indexes_of(table):
         names = {ast.table_key(index.name)}
         if index.created_in is None and index.name.endswith("_pkey"):
             names.add(f"{base}_pkey")  # PostgreSQL's name for an unnamed primary key
-        if index.partial or index.name == new_name or names & dropped:
+        if index.partial or index.name == new_name:
             continue
+        if any(dropped.get(name, [-1])[-1] >= ctx.index for name in names):
+            continue  # dropped by this statement or a later one: a replacement
         if any(c == "(expr)" or not c for c in index.columns):
             continue
-        earlier = same_file.get(index.name)
-        if earlier is not None and _index_spec(earlier) is None:
+        earlier = [i for i in created.get(index.name, ()) if i < ctx.index]
+        if earlier and _index_spec(ctx.statements[earlier[-1]].node) is None:
             continue  # created in this migration with options this rule does not compare
         out.append(index)
     return out
+
+
+def _creates(stmt: Statement) -> Iterator[str]:
+    if stmt.node_type == "IndexStmt":
+        yield _model_name(stmt.node)
 
 
 def _model_name(node: dict) -> str:
     """The name the schema model gives an index of this CREATE INDEX (it makes one up for an unnamed index)."""
     if node.get("idxname"):
         return node["idxname"]
-    table = ast.table_key(ast.relation_name(node.get("relation")))
+    table = ast.table_key(ast.relation_name(node.get("relation"))).split(".")[-1]
     columns = [ast.inner(p).get("name") or "(expr)" for p in node.get("indexParams") or ()]
     return f"{table}_{'_'.join(columns)}_idx"
 
 
-def _dropped_later(ctx: Context) -> set[str]:
-    """Indexes and constraints dropped by this statement or a later one of the migration (a replacement)."""
-    names: set[str] = set()
-    for stmt in ctx.statements[ctx.index:]:
-        node = stmt.node
-        if stmt.node_type == "DropStmt" and node.get("removeType") == "OBJECT_INDEX":
-            for obj in node.get("objects") or ():
-                kind, value = ast.unwrap(obj)
-                names.add(ast.table_key(".".join(ast.strings(value.get("items")) if kind == "List" else ast.strings([obj]))))
-        elif stmt.node_type == "AlterTableStmt":
-            for item in node.get("cmds") or ():
-                cmd = ast.inner(item)
-                if cmd.get("subtype") == "AT_DropConstraint" and cmd.get("name"):
-                    names.add(cmd["name"])
-    return names
+def _drops(stmt: Statement) -> Iterator[str]:
+    """Names of the indexes and constraints a statement drops."""
+    node = stmt.node
+    if stmt.node_type == "DropStmt" and node.get("removeType") == "OBJECT_INDEX":
+        for obj in node.get("objects") or ():
+            kind, value = ast.unwrap(obj)
+            yield ast.table_key(".".join(ast.strings(value.get("items")) if kind == "List" else ast.strings([obj])))
+    elif stmt.node_type == "AlterTableStmt":
+        for item in node.get("cmds") or ():
+            cmd = ast.inner(item)
+            if cmd.get("subtype") == "AT_DropConstraint" and cmd.get("name"):
+                yield cmd["name"]

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import ast
 from ..context import Context
-from ..model import Finding, Severity
+from ..model import Finding, Severity, Statement
 from ..rule import Rule
 from ._columns import base, column_site, old_type, replace_type
 from ._helpers import prisma_schema_hint
@@ -153,6 +153,11 @@ def _generates(con: dict) -> bool:
     return False
 
 
+def _altered_table(stmt: Statement) -> Iterator[str]:
+    if stmt.node_type == "AlterTableStmt":
+        yield ast.table_key(ast.relation_name(stmt.node.get("relation")))
+
+
 def _later_in_file(ctx: Context, table: str, column: str) -> set[str]:
     """What later statements of this migration do to the column.
 
@@ -162,9 +167,8 @@ def _later_in_file(ctx: Context, table: str, column: str) -> set[str]:
     """
     key = ast.table_key(table)
     found: set[str] = set()
-    for stmt in ctx.statements[ctx.index + 1:]:
-        if stmt.node_type != "AlterTableStmt" or ast.table_key(ast.relation_name(stmt.node.get("relation"))) != key:
-            continue
+    later = [i for i in ctx.facts("alter_table_by_table", _altered_table).get(key, ()) if i > ctx.index]
+    for stmt in (ctx.statements[i] for i in later):
         for item in stmt.node.get("cmds") or ():
             cmd = ast.inner(item)
             subtype = cmd.get("subtype")

@@ -7,23 +7,12 @@ from .. import ast
 from ..context import Context
 from ..model import Finding, Risk, Severity
 from ..rule import Rule
-from .rename_object import column_added_before, created_before, later_statements
+from .rename_object import column_added_after, column_added_before, created_before
 
 
 def _column_renamed_back(ctx: Context, table: str, old: str) -> bool:
     """A later statement of this migration adds or renames a column to the old name again (a swap)."""
-    key = ast.table_key(table)
-    for stmt in later_statements(ctx):
-        node = stmt.node
-        if stmt.node_type == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN":
-            if node.get("newname") == old and ast.table_key(ast.relation_name(node.get("relation"))) == key:
-                return True
-        elif stmt.node_type == "AlterTableStmt" and ast.table_key(ast.relation_name(node.get("relation"))) == key:
-            for item in node.get("cmds") or ():
-                _, cmd = ast.unwrap(item)
-                if cmd.get("subtype") == "AT_AddColumn" and ast.inner(cmd.get("def")).get("colname") == old:
-                    return True
-    return False
+    return column_added_after(ctx, table, old)
 
 
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",

@@ -109,29 +109,17 @@ def defines(stmt: Statement) -> Iterator[tuple[str, str]]:
             yield kind, _key(f"{schema}.{old.rpartition('.')[2]}")
 
 
-def _positions(ctx: Context, name: str, facts) -> dict[Any, list[int]]:
-    """fact → the (ascending) indexes of the statements that state it, computed once per file."""
-    index = ctx.memo.get(name)
-    if index is None:
-        index = {}
-        for stmt in ctx.statements:
-            for fact in facts(stmt):
-                index.setdefault(fact, []).append(stmt.index)
-        ctx.memo[name] = index
-    return index
-
-
 def created_before(ctx: Context, kind: str, name: str) -> bool:
     """Did an earlier statement of this migration create the object (or rename something to its name)?"""
     if kind == "relation" and ctx.is_new_table(name):
         return True
-    positions = _positions(ctx, "rename_object.defines", defines).get((kind, _key(name)))
+    positions = ctx.facts("rename_object.defines", defines).get((kind, _key(name)))
     return bool(positions) and positions[0] < ctx.index
 
 
 def defined_after(ctx: Context, kind: str, name: str) -> Statement | None:
     """A later statement of this migration that creates an object with this name again (a swap)."""
-    positions = _positions(ctx, "rename_object.defines", defines).get((kind, _key(name))) or ()
+    positions = ctx.facts("rename_object.defines", defines).get((kind, _key(name))) or ()
     later = bisect.bisect_right(positions, ctx.index)
     return ctx.statements[positions[later]] if later < len(positions) else None
 
@@ -161,7 +149,7 @@ def vacated_before(ctx: Context, kind: str, name: str) -> bool:
 
     Renaming something to that name then completes a swap: code that uses the name keeps working.
     """
-    positions = _positions(ctx, "rename_object.vacates", _vacates).get((kind, _key(name)))
+    positions = ctx.facts("rename_object.vacates", _vacates).get((kind, _key(name)))
     return bool(positions) and positions[0] < ctx.index
 
 
@@ -180,8 +168,14 @@ def _columns_added(stmt: Statement) -> Iterator[tuple[str, str]]:
 
 def column_added_before(ctx: Context, table: str, column: str) -> bool:
     """Did an earlier statement of this migration add the column (or rename a column to it)?"""
-    positions = _positions(ctx, "rename_object.columns_added", _columns_added).get((_key(table), column))
+    positions = ctx.facts("rename_object.columns_added", _columns_added).get((_key(table), column))
     return bool(positions) and positions[0] < ctx.index
+
+
+def column_added_after(ctx: Context, table: str, column: str) -> bool:
+    """Does a later statement of this migration add the column (or rename a column to it) again?"""
+    positions = ctx.facts("rename_object.columns_added", _columns_added).get((_key(table), column)) or ()
+    return bool(positions) and positions[-1] > ctx.index
 
 
 def later_statements(ctx: Context) -> list[Statement]:
