@@ -52,7 +52,10 @@ class CreatedTables:
         return False
 
     def present(self, table: str, index: int) -> bool:
-        for created, gone in self._spans.get(table, ()):
+        spans = self._spans.get(table)
+        if not spans:
+            return False
+        for created, gone in spans:
             if created < index and (gone is None or index <= gone):
                 return True
         return False

@@ -26,7 +26,7 @@ from .source import decode
 
 # The parse tree of a file takes about 400 times its size in memory: beyond this, a file is reported, not
 # parsed (the largest migration of the shared corpus is 33 kB; a schema dump of several MB is not a migration).
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = 8 * 1024 * 1024
 
 # Statements that can hold other statements (data-modifying WITH is caught by its withClause).
 _EMBEDS_STATEMENTS = frozenset({"SelectStmt", "ExplainStmt", "PrepareStmt", "CreateTableAsStmt", "CopyStmt", "RuleStmt"})

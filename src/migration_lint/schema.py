@@ -59,7 +59,8 @@ class Schema:
 
     def __init__(self) -> None:
         self.tables: dict[str, Table] = {}
-        self.indexes: dict[str, Index] = {}
+        self.indexes: dict[str, Index] = {}  # change it through _put / _remove (they keep _by_table in step)
+        self._by_table: dict[str, dict[str, None]] = {}  # table key → index names (ordered)
         self.enum_values_added: dict[str, set[str]] = {}
 
     # -- queries ---------------------------------------------------------
@@ -71,7 +72,18 @@ class Schema:
 
     def indexes_of(self, table: str) -> list[Index]:
         key = ast.table_key(table)
-        return [ix for ix in self.indexes.values() if ix.table == key]
+        return [self.indexes[name] for name in self._by_table.get(key, ())]
+
+    def _put(self, index: Index) -> None:
+        self._remove(index.name)
+        self.indexes[index.name] = index
+        self._by_table.setdefault(index.table, {})[index.name] = None
+
+    def _remove(self, name: str) -> Index | None:
+        index = self.indexes.pop(name, None)
+        if index is not None:
+            self._by_table.get(index.table, {}).pop(name, None)
+        return index
 
     # -- replay ----------------------------------------------------------
     def apply(self, node_type: str, node: Node, migration: str | None = None) -> None:
@@ -147,7 +159,7 @@ class Schema:
             # PostgreSQL's default names: <table>_pkey, <table>_<columns>_key
             bare = table.name.split(".")[-1]
             index_name = con.get("conname") or (f"{bare}_pkey" if contype == "CONSTR_PRIMARY" else f"{bare}_{'_'.join(columns)}_key")
-            self.indexes[index_name] = Index(index_name, table.name, columns, unique=True)
+            self._put(Index(index_name, table.name, columns, unique=True))
         table.constraints.append(constraint)
 
     def _apply_AlterTableStmt(self, node: Node, migration: str | None) -> None:
@@ -186,7 +198,7 @@ class Schema:
                         constraint.validated = True
             elif subtype == "AT_DropConstraint":
                 table.constraints = [c for c in table.constraints if c.name != name]
-                self.indexes.pop(name or "", None)
+                self._remove(name or "")
 
     def _apply_IndexStmt(self, node: Node, migration: str | None) -> None:
         table = ast.table_key(ast.relation_name(node.get("relation")))
@@ -197,10 +209,10 @@ class Schema:
         name = node.get("idxname") or f"{table.split('.')[-1]}_{'_'.join(columns)}_idx"
         if node.get("if_not_exists") and name in self.indexes:
             return
-        self.indexes[name] = Index(
+        self._put(Index(
             name, table, columns, unique=bool(node.get("unique")), partial=bool(node.get("whereClause")),
             method=node.get("accessMethod", "btree"), created_in=migration,
-        )
+        ))
 
     def _apply_DropStmt(self, node: Node, migration: str | None) -> None:
         remove = node.get("removeType")
@@ -209,10 +221,10 @@ class Schema:
             key = ast.table_key(".".join(names))
             if remove in ("OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW"):
                 self.tables.pop(key, None)
-                for index_name in [n for n, ix in self.indexes.items() if ix.table == key]:
-                    del self.indexes[index_name]
+                for index_name in list(self._by_table.get(key, ())):
+                    self._remove(index_name)
             elif remove == "OBJECT_INDEX":
-                self.indexes.pop(key, None)
+                self._remove(key)
 
     def _apply_RenameStmt(self, node: Node, migration: str | None) -> None:
         rename = node.get("renameType")
@@ -223,9 +235,10 @@ class Schema:
             if table is not None:
                 table.name = new
                 self.tables[new] = table
-                for index in self.indexes.values():
-                    if index.table == old:
-                        index.table = new
+                names = self._by_table.pop(old, {})
+                for name in names:
+                    self.indexes[name].table = new
+                self._by_table.setdefault(new, {}).update(names)
         elif rename == "OBJECT_COLUMN":
             table = self.table(ast.relation_name(node.get("relation")))
             if table is not None and node.get("subname") in table.columns:
@@ -234,10 +247,10 @@ class Schema:
                 table.columns[new] = column
         elif rename == "OBJECT_INDEX":
             old = ast.table_key(ast.relation_name(node.get("relation")))
-            index = self.indexes.pop(old, None)
+            index = self._remove(old)
             if index is not None:
                 index.name = new
-                self.indexes[new] = index
+                self._put(index)
 
 
 def _is_not_null_check(expr: Any) -> str | None:
