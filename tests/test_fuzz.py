@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
+from hypothesis.control import currently_in_test_context
 
 import fuzz_grammar
 from migration_lint.cli import main
@@ -65,6 +66,12 @@ def lint_project(root: Path, project: fuzz_grammar.Project) -> RunReport | None:
     return linter.run(found.files)
 
 
+def _event(name: str) -> None:
+    """A hypothesis event (shown by --hypothesis-show-statistics); nothing outside a hypothesis test."""
+    if currently_in_test_context():
+        event(name)
+
+
 def _in_a_comment(text: str, secret: str) -> bool:
     """The secret sits in a comment (comments are not checked for secrets, by design)."""
     for match in re.finditer(re.escape(secret), text):
@@ -78,6 +85,7 @@ def check_run(run: RunReport, origins: dict[Path, str] | None = None) -> None:
     """The contract of every report, whatever the input."""
     total = 0
     secrets: set[str] = set()
+    exempt: set[str] = set()  # also somewhere no report promises to mask it, in this file or another
     for report in run.files:
         assert report.risk.value in RISKS
         text = ""
@@ -87,13 +95,17 @@ def check_run(run: RunReport, origins: dict[Path, str] | None = None) -> None:
             source = Source(text)
             line_count = source.line_count  # counts the empty line after a final line break
         if report.error:
-            event("file does not parse")
-        elif origins and origins.get(report.file.path) == "grammar":
-            # a grammar file puts secrets only in string literals (or comments): once it parses, each is masked
-            for secret in fuzz_grammar.SECRET_CORES:
-                if secret not in text or _in_a_comment(text, secret):
-                    continue
-                secrets.add(secret)
+            _event("file does not parse")
+        grammar_and_parsed = bool(origins) and origins.get(report.file.path) == "grammar" and not report.error
+        for secret in fuzz_grammar.SECRET_CORES:
+            if secret not in text:
+                continue
+            if grammar_and_parsed and not _in_a_comment(text, secret):
+                secrets.add(secret)  # a grammar file puts secrets only in string literals: each is masked
+            else:
+                # in a comment (not checked, by design), glued to other bytes by a corpus mutation (then it is
+                # no recognisable secret: `Dsk_live_…`), or cut by a parse error: no promise in any report
+                exempt.add(secret)
         for item in report.statements:
             stmt = item.statement
             assert item.risk.value in RISKS
@@ -112,6 +124,7 @@ def check_run(run: RunReport, origins: dict[Path, str] | None = None) -> None:
             assert "internal error" not in finding.message, where
             assert "\n" not in finding.message and "\r" not in finding.message, where
 
+    secrets -= exempt
     outputs = {fmt: render(fmt, run, registry=REGISTRY) for fmt in ("text", "json", "github", "sarif")}
     outputs["markdown"] = body = render_comment(run).body
     for fmt, out in outputs.items():
@@ -165,22 +178,41 @@ def _one_template_environment():
     markdown._environment = original
 
 
-def test_reproducer_secret_in_another_files_comment_on(tmp_path):
-    """Long-run finding, minimised: a secret that one migration writes in a string the detector reads (masked
-    there) and a later one in COMMENT ON (not read, see test_secrets_in_every_string_are_masked) must not
-    count as a masking failure of the first."""
-    project = fuzz_grammar.Project(
-        files={"m/001_create_users.sql": b"CREATE TABLE users (id int DEFAULT $$AKIAIOSFODNN7EXAMPLE$$);\n",
-               "m/002_comment.sql": b"COMMENT ON TABLE users IS 'AKIAIOSFODNN7EXAMPLE';\n"},
-        root="m", options={"pg_version": 15, "select": None, "framework": "auto", "prisma_version": "7.4",
-                           "stats": False, "new": False},
-        origins={"m/001_create_users.sql": "grammar", "m/002_comment.sql": "grammar"})
+def _check_project(tmp_path: Path, project: fuzz_grammar.Project) -> RunReport:
     for relative, data in project.files.items():
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(data)
     run = lint_project(tmp_path, project)
     check_run(run, {tmp_path / relative: origin for relative, origin in project.origins.items()})
-    assert "AKIA****" in render("json", run, registry=REGISTRY)
+    return run
+
+
+_OPTIONS = {"pg_version": 15, "select": None, "framework": "auto", "prisma_version": "7.4", "stats": False, "new": False}
+
+
+def test_reproducer_a_secret_in_two_migrations_is_masked_in_both(tmp_path):
+    """Long-run finding (seed 20260522), minimised: a secret in a column default of one migration and in
+    COMMENT ON in the next one was shown by the JSON report of the second."""
+    run = _check_project(tmp_path, fuzz_grammar.Project(
+        files={"m/001_create_users.sql": b"CREATE TABLE users (id int DEFAULT $$AKIAIOSFODNN7EXAMPLE$$);\n",
+               "m/002_comment.sql": b"COMMENT ON TABLE users IS 'AKIAIOSFODNN7EXAMPLE';\n"},
+        root="m", options=_OPTIONS, origins={"m/001_create_users.sql": "grammar", "m/002_comment.sql": "grammar"}))
+    out = render("json", run, registry=REGISTRY)
+    assert "AKIAIOSFODNN7EXAMPLE" not in out and out.count("AKIA****") >= 2
+
+
+def test_reproducer_a_secret_glued_to_garbage_is_no_secret(tmp_path):
+    """Long-run finding (seed 271828), minimised: mutated corpus bytes glue a secret-like token to other
+    letters (`Dsk_live_…ROP`); no detector recognises that, and the parse error quotes it. The same token
+    as a string literal in another migration is still masked there."""
+    secret = "sk_live_51HxYzAbCdEfGhIjKlMnOpQr"
+    run = _check_project(tmp_path, fuzz_grammar.Project(
+        files={"m/001_add_key.sql": f"UPDATE settings SET value = '{secret}' WHERE key = 'stripe';\n".encode(),
+               "m/002_broken.sql": f"D{secret}ROP TABLE user_ban;\n".encode()},
+        root="m", options=_OPTIONS, origins={"m/001_add_key.sql": "grammar", "m/002_broken.sql": "corpus"}))
+    [first, broken] = run.files
+    assert all(secret not in item.statement.sql for item in first.statements)
+    assert broken.error is not None
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG_RUN, database=None, print_blob=True,
