@@ -71,3 +71,57 @@ def test_tables_of_undeployed_migrations_count_as_empty(tmp_path, capsys):
     # "Post" is created by a migration of the same pull request: empty, so its index is fine; "User" is deployed
     assert [f["line"] for f in pending["files"][2]["findings"]] == [2]
     assert pending["files"][2]["statements"][0]["risk"] == "LOW"
+
+
+def test_files_between_the_linted_ones_are_replayed_too(tmp_path, capsys):
+    """Linting the first and the last migration: the one in between (not linted) still feeds the schema
+    model before the last one."""
+    root = _folder(tmp_path)
+    first = str(root / "20240101000000_create_client" / "migration.sql")
+    last = str(root / "20240301000000_make_client_size_required" / "migration.sql")
+    data = _lint([first, last], capsys)
+    _, required = data["files"]
+    set_not_null, _ = required["statements"]
+    assert set_not_null["scans"] is False, "the VALIDATE of the middle migration was not replayed"
+    assert required["findings"] == []
+
+
+def _counting_applies(monkeypatch) -> list[str]:
+    from migration_lint.schema import Schema
+
+    applied: list[str] = []
+    original = Schema.apply
+
+    def apply(self, node_type, node, migration):
+        applied.append(migration)
+        return original(self, node_type, node, migration)
+
+    monkeypatch.setattr(Schema, "apply", apply)
+    return applied
+
+
+def _many(tmp_path: Path, count: int) -> Path:
+    root = tmp_path / "migrations"
+    for n in range(count):
+        folder = root / f"2024010100{n:04d}_create_t{n}"
+        folder.mkdir(parents=True)
+        sql = f'CREATE TABLE "t{n}" ("id" SERIAL PRIMARY KEY);\n'
+        if n:
+            sql += f'ALTER TABLE "t{n - 1}" ADD COLUMN "c{n}" INTEGER;\n'
+        (folder / "migration.sql").write_text(sql)
+    (root / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    return root
+
+
+def test_a_folder_costs_one_replay(tmp_path, capsys, monkeypatch):
+    """Every statement of the folder is applied to the schema model once, in one or two processes;
+    linting only the last migration replays each earlier one once."""
+    root = _many(tmp_path, 60)
+    applied = _counting_applies(monkeypatch)
+    assert main([str(root), "--format", "json", "--jobs", "1"]) in (0, 1)
+    assert len(applied) == 60 * 2 - 1
+    assert len(set(applied)) == 60
+    applied.clear()
+    last = sorted(root.glob("*/migration.sql"))[-1]
+    assert main([str(last), "--format", "json"]) in (0, 1)
+    assert len(applied) == 60 * 2 - 1

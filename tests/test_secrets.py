@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from migration_lint.cli import main
+from migration_lint.secrets import may_hold_secret
 
 SECRETS = {
     "role password": "Tr0ub4dor&3-horse-battery-staple",
@@ -90,3 +93,26 @@ def test_secrets_are_masked_even_when_the_rule_is_not_selected(tmp_path, capsys)
         main([str(path), "--format", fmt, "--ignore", "plaintext-secret"])
         out = capsys.readouterr().out
         assert secret not in out and secret[8:] not in out, fmt
+
+
+# The first pass of the detector was this regex; the substring test that replaced it must agree.
+_PREFILTER_SPEC = re.compile(
+    r"(?i)passw|secret|token|credential|(?:api|private|access|signing)[_-]?key|PRIVATE KEY|AKIA|ASIA|gh[pousr]_"
+    r"|github_pat_|[sr]k_(?:live|test)_|xox[abposr]-|AIza|://"
+)
+_HINT_PARTS = ["passw", "SECRET", "Token", "credential", "api_key", "Private-Key", "signingkey", "PRIVATE KEY", "akia",
+               "ASIA", "ghp_", "GHS_", "github_pat_", "sk_live_", "RK_TEST_", "xoxb-", "aiza", "://", "key", "gh_",
+               "k_live", "xox-", "api key", "pass", "_", "-", " ", "é", "\u0130", "\u212a", "ß"]
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(_HINT_PARTS) | st.text(max_size=4), max_size=8).map("".join))
+def test_secret_prefilter_agrees_with_its_regex(text):
+    assert may_hold_secret(text) == bool(_PREFILTER_SPEC.search(text))
+
+
+def test_secret_prefilter_agrees_with_its_regex_on_the_corpus(corpus):
+    for path in corpus.rglob("*.sql"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert may_hold_secret(text) == bool(_PREFILTER_SPEC.search(text)), path

@@ -49,6 +49,7 @@ class DiscoveryError(Exception):
 class Discovery:
     files: list[MigrationFile] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    walked: list[Path] = field(default_factory=list)  # directories searched whole (resolved)
 
 
 def natural_key(value: str) -> tuple:
@@ -186,6 +187,10 @@ def discover(
         if path.is_dir():
             found = []
             _walk(path, found, result.problems)
+            try:
+                result.walked.append(path.resolve())
+            except (OSError, RuntimeError):
+                pass
             collected.extend((f, False) for f in found)
         elif path.is_file():
             collected.append((path, True))
@@ -198,17 +203,17 @@ def discover(
 
     exclude_patterns = [re.compile(glob.translate(p, recursive=True)) if hasattr(glob, "translate") else None for p in exclude or []]
     for path, explicit in collected:
-        try:
-            key = path.resolve()
-        except (OSError, RuntimeError):  # symlink loop
-            result.problems.append((_display(path), "cannot resolve path (symbolic link loop?)"))
-            continue
+        try:  # one stat: the file's identity (a link and its target are one file) and its kind
+            st: os.stat_result | None = os.stat(path)
+        except OSError:
+            st = None  # _not_a_file says why
+        key = (st.st_dev, st.st_ino) if st is not None else str(path)
         if key in seen:
             continue
         seen.add(key)
         if exclude and _excluded(path, exclude, exclude_patterns):
             continue
-        problem = _not_a_file(path)
+        problem = _not_a_file(path, st)
         if problem:
             result.problems.append((_display(path), problem))
             continue
@@ -222,13 +227,13 @@ def discover(
     return result
 
 
-def _not_a_file(path: Path) -> str | None:
+def _not_a_file(path: Path, st: os.stat_result | None = None) -> str | None:
     """Why a `.sql` path found in a folder cannot be read as a migration (None if it can).
 
     Only regular files are opened: reading a FIFO blocks forever, a device never ends.
     """
     try:
-        mode = path.stat().st_mode
+        mode = (st or path.stat()).st_mode
     except OSError as exc:
         if path.is_symlink():
             if exc.errno == errno.ELOOP:

@@ -41,6 +41,31 @@ _CONTAINERS = {
 
 
 @dataclass
+class Step:
+    index: int | None  # position in the files being linted; None: an earlier migration, only replayed
+    file: MigrationFile
+
+
+@dataclass
+class Unit:
+    """The files of one directory, linted and replayed in order on one schema model."""
+
+    key: Path | None
+    steps: list[Step] = field(default_factory=list)
+
+
+def file_identity(file: MigrationFile) -> tuple:
+    """The same file whatever path names it (a symbolic link, `./a` and `a`)."""
+    if file.path is None:
+        return ("text", id(file))
+    try:
+        st = file.path.stat()
+        return (st.st_dev, st.st_ino)
+    except OSError:
+        return ("path", str(file.path))
+
+
+@dataclass
 class Loaded:
     parsed: Parsed | None
     error: Finding | None = None
@@ -187,35 +212,102 @@ class Linter:
         return url
 
     # -- running -----------------------------------------------------------
-    def run(self, files: list[MigrationFile], *, history: bool = True) -> RunReport:
-        schemas: dict[Path | None, Schema] = {}
-        new_tables: dict[Path | None, set[str]] = {}
-        reports: list[FileReport] = []
-        linted: set[Path] = set()
+    def run(self, files: list[MigrationFile], *, history: bool = True, jobs: int | None = 1,
+            walked: Iterable[Path] = ()) -> RunReport:
+        """Lint `files` (reports in the same order). Files of one directory share a schema model, fed in
+        order by the files linted and by the directory's other migrations (replayed, each exactly once).
+
+        `jobs`: processes to use (None: one per CPU when the run is large enough to gain from it). The
+        report is the same whatever `jobs` is; parallel runs drop the parse trees (`Statement.node`) from
+        the reports they return. `walked`: directories whose every migration is in `files` (discovery
+        searched them whole), so their history needs no second search.
+        """
+        units = self.plan(files, history=history, walked=walked)
+        from . import parallel
+
+        workers = parallel.workers(jobs, units)
+        if workers > 1:
+            units = parallel.split(units, workers, self)
+            done = parallel.run_units(self, files, units, workers)
+        else:
+            done = {}
+            for unit in units:
+                done.update(self.run_unit(files, unit))
+        return RunReport([done[i] for i in range(len(files))])
+
+    def plan(self, files: list[MigrationFile], *, history: bool = True, walked: Iterable[Path] = ()) -> list["Unit"]:
+        """One unit of work per directory: its files to lint, each after the directory's earlier
+        migrations that are not linted (replayed into the schema model)."""
+        units: dict[Path | None, Unit] = {}
         groups: dict[Path, Path] = {}
-        for file in files:
+        for index, file in enumerate(files):
             key = None
             if file.group is not None:
                 key = groups.get(file.group)
                 if key is None:
-                    key = groups[file.group] = file.group.resolve()
-            schema = schemas.get(key)
-            if schema is None:
-                schema = schemas[key] = Schema()
-                if history and file.group is not None and file.path is not None:
-                    if not linted:
-                        linted.update(f.path.resolve() for f in files if f.path is not None)
-                    self._replay_history(file, schema, linted)
-            undeployed = new_tables.setdefault(key, set())
+                    try:
+                        key = groups[file.group] = file.group.resolve()
+                    except (OSError, RuntimeError):
+                        key = groups[file.group] = file.group.absolute()
+            unit = units.get(key)
+            if unit is None:
+                unit = units[key] = Unit(key)
+            unit.steps.append(Step(index, file))
+        if history:
+            # excluded files are not linted but still made the schema: then the directory is searched again
+            complete = tuple(walked) if not self.config.exclude else ()
+            for unit in units.values():
+                if unit.key is not None and not any(unit.key == root or root in unit.key.parents for root in complete):
+                    self._add_history(unit)
+        return list(units.values())
+
+    def _add_history(self, unit: "Unit") -> None:
+        """Put the directory's migrations that are not linted before the linted ones they precede."""
+        from .discover import _sort_key, discover
+
+        linted = [step for step in unit.steps if step.file.path is not None]
+        if not linted:
+            return
+        assert unit.key is not None
+        keys = {file_identity(step.file) for step in linted}
+        last = max(_sort_key(step.file) for step in linted)
+        earlier = [other for other in discover([str(unit.key)], framework=None).files
+                   if other.path is not None and other.direction == "up" and _sort_key(other) < last
+                   and file_identity(other) not in keys]
+        if not earlier:
+            return
+        earlier.sort(key=_sort_key)
+        steps: list[Step] = []
+        pending = iter(earlier)
+        nxt = next(pending, None)
+        for step in unit.steps:
+            if step.file.path is not None:
+                order = _sort_key(step.file)
+                while nxt is not None and _sort_key(nxt) < order:
+                    steps.append(Step(None, nxt))
+                    nxt = next(pending, None)
+            steps.append(step)
+        unit.steps = steps
+
+    def run_unit(self, files: list[MigrationFile], unit: "Unit") -> dict[int, FileReport]:
+        """Lint the files of one unit in order (replaying the others); reports by their index in `files`."""
+        schema = Schema()
+        undeployed: set[str] = set()
+        reports: dict[int, FileReport] = {}
+        for step in unit.steps:
+            file = step.file
+            if step.index is None:
+                self._replay(file, schema)
+                continue
             try:
-                reports.append(self.lint_file(file, schema, new_tables=undeployed, is_new=self.is_new(file)))
+                reports[step.index] = self.lint_file(file, schema, new_tables=undeployed, is_new=self.is_new(file))
             except (Exception, RecursionError) as exc:  # a bug must cost one file's report, not the run
                 failed = FileReport(file=file, risk=Risk.HIGH, error=f"internal error: {type(exc).__name__}")
                 failed.risk_reason = "the file could not be analysed (internal error)"
                 failed.findings.append(self._meta(
                     "parse-error", f"cannot be analysed: internal error {type(exc).__name__}: {exc}"[:300]))
-                reports.append(failed)
-        return RunReport(reports)
+                reports[step.index] = failed
+        return reports
 
     def is_new(self, file: MigrationFile) -> bool:
         """Not deployed anywhere yet: added in this pull request, or named with --new."""
@@ -223,21 +315,16 @@ class Linter:
             return True
         return bool(self.new_paths) and file.path is not None and file.path.resolve() in self.new_paths
 
-    def _replay_history(self, first: MigrationFile, schema: Schema, linted: set[Path]) -> None:
-        """Replay the migrations of the directory that come before `first` and are not linted."""
-        from .discover import _sort_key, discover
-
-        found = discover([str(first.group)], framework=None)
-        for other in sorted(found.files, key=_sort_key):
-            if other.path is None or _sort_key(other) >= _sort_key(first):
-                break
-            if other.path.resolve() in linted or other.direction != "up":
-                continue
+    def _replay(self, other: MigrationFile, schema: Schema) -> None:
+        """Apply a migration that is not linted to the schema model."""
+        try:
             loaded = self.load(other)
             if loaded.parsed is None or loaded.error is not None:
-                continue
+                return
             for stmt in loaded.parsed.statements:
                 schema.apply(stmt.node_type, stmt.node, other.display)
+        except (Exception, RecursionError):  # history is best effort: a file that cannot be read adds nothing
+            return
 
     def lint_file(self, file: MigrationFile, schema: Schema | None = None, *, new_tables: set[str] | None = None,
                   is_new: bool = False) -> FileReport:

@@ -10,8 +10,11 @@ from ..rule import Rule
 from ._helpers import prisma_schema_hint
 
 MAX_BYTES = 63  # NAMEDATALEN - 1
-_MAYBE_LONG = re.compile(r'[^\s"(),;.:=<>+*/\[\]\'-]{16,}|"[^"]{16,}')  # a token of 16+ characters (4 bytes each at most)
-_MAYBE_LONG_ASCII = re.compile(r'[^\s"(),;.:=<>+*/\[\]\'-]{64,}|"[^"]{64,}')  # ASCII: one byte per character
+# A first pass: an identifier over 63 bytes is a quoted one, or an unquoted run of identifier characters
+# (PostgreSQL's lexer: letters, digits, `_`, `$` and every non-ASCII character), of 16+ characters (4 bytes
+# each at most), or 64+ in ASCII text.
+_MAYBE_LONG = re.compile(r'[A-Za-z0-9_$\x80-\U0010ffff]{16,}|"[^"]{16,}')
+_MAYBE_LONG_ASCII = re.compile(r'[A-Za-z0-9_$]{64,}|"[^"]{64,}')
 
 # keys whose value names the object a statement defines, wherever they appear in the tree
 _DEFINING_KEYS = ("colname", "conname", "idxname", "newname", "trigname", "policy_name", "rulename")

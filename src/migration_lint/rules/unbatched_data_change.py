@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterable
 
@@ -134,13 +135,20 @@ def _system_table(name: str) -> bool:
     return schema in ("pg_catalog", "information_schema") or (not schema and relname.startswith("pg_"))
 
 
+@functools.lru_cache(maxsize=8)
+def _tree(sql: str):
+    """The statement as pglast node objects (parsed once for the several parts one finding deparses)."""
+    from pglast import parse_sql
+
+    return parse_sql(sql)[0].stmt
+
+
 def deparse(sql: str, part: str) -> str | None:
     """Deparse a part of a single statement (`whereClause`, `targetList`, `fromClause`) back to SQL."""
     try:
-        from pglast import parse_sql
         from pglast.stream import RawStream
 
-        stmt = parse_sql(sql)[0].stmt
+        stmt = _tree(sql)
         value = getattr(stmt, part)
         if value is None:
             return None
