@@ -211,7 +211,8 @@ def cmd_check(argv: list[str]) -> int:
             item.framework = config.framework
         files.append(item)
 
-    run = linter.run(files, history=not args.no_history, jobs=args.jobs or None, walked=walked)
+    run = linter.run(files, history=not args.no_history, jobs=args.jobs or None, walked=walked,
+                     keep_trees=False)
     for path, message in problems:
         bad = FileReport(file=MigrationFile(None, path), risk=Risk.HIGH, risk_reason=message, error=message)
         rule = registry.get("parse-error")

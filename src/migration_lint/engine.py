@@ -65,6 +65,14 @@ def file_identity(file: MigrationFile) -> tuple:
         return ("path", str(file.path))
 
 
+def drop_trees(reports: Iterable[FileReport]) -> None:
+    """Forget the parse trees of finished reports (reporters never read them)."""
+    for report in reports:
+        for item in report.statements:
+            item.statement.node = {}
+            item.statement.__dict__.pop("_secrets", None)
+
+
 @dataclass
 class Loaded:
     parsed: Parsed | None
@@ -213,14 +221,15 @@ class Linter:
 
     # -- running -----------------------------------------------------------
     def run(self, files: list[MigrationFile], *, history: bool = True, jobs: int | None = 1,
-            walked: Iterable[Path] = ()) -> RunReport:
+            walked: Iterable[Path] = (), keep_trees: bool = True) -> RunReport:
         """Lint `files` (reports in the same order). Files of one directory share a schema model, fed in
         order by the files linted and by the directory's other migrations (replayed, each exactly once).
 
         `jobs`: processes to use (None: one per CPU when the run is large enough to gain from it). The
         report is the same whatever `jobs` is; parallel runs drop the parse trees (`Statement.node`) from
-        the reports they return. `walked`: directories whose every migration is in `files` (discovery
-        searched them whole), so their history needs no second search.
+        the reports they return, and so does any run with `keep_trees=False` (memory: the trees are
+        most of it, and reporters never read them). `walked`: directories whose every migration is in
+        `files` (discovery searched them whole), so their history needs no second search.
         """
         units = self.plan(files, history=history, walked=walked)
         from . import parallel
@@ -232,7 +241,10 @@ class Linter:
         else:
             done = {}
             for unit in units:
-                done.update(self.run_unit(files, unit))
+                reports = self.run_unit(files, unit)
+                if not keep_trees:
+                    drop_trees(reports.values())
+                done.update(reports)
         return RunReport([done[i] for i in range(len(files))])
 
     def plan(self, files: list[MigrationFile], *, history: bool = True, walked: Iterable[Path] = ()) -> list["Unit"]:

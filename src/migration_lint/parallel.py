@@ -102,11 +102,10 @@ def split(units: list["Unit"], workers: int, linter: "Linter") -> list["Unit"]:
 def _run(number: int) -> dict[int, FileReport]:
     assert _work is not None
     linter, files, units = _work
+    from .engine import drop_trees
+
     reports = linter.run_unit(files, units[number])
-    for report in reports.values():
-        for item in report.statements:  # the parse tree stays here: reporters never read it
-            item.statement.node = {}
-            item.statement.__dict__.pop("_secrets", None)
+    drop_trees(reports.values())  # the parse trees stay here: reporters never read them
     return reports
 
 

@@ -165,6 +165,12 @@ def _inner_comments(source: Source, stmt: Statement, out: list[Comment]) -> None
         _add_comment(source, stmt.start + token.start, stmt.start + token.end + 1, body, out)
 
 
+# The parse tree in memory takes about 20 bytes per character of its JSON form: beyond this (a dense data
+# load: a million values in one INSERT, hundreds of thousands of statements) a file is reported, not
+# analysed, so that every file under the size limit (engine.MAX_FILE_BYTES) stays within 1.5 GiB.
+MAX_TREE_CHARS = 64 * 2**20
+
+
 def parse(text: str, *, source: Source | None = None) -> Parsed:
     """Parse SQL text. Never raises for bad SQL: the failure is in the result.
 
@@ -211,6 +217,13 @@ def parse(text: str, *, source: Source | None = None) -> Parsed:
         parsed.failure = ParseFailure(f"cannot be parsed: {exc}", 1, 1)
         return parsed
 
+    if len(raw) > MAX_TREE_CHARS:
+        parsed.failure = ParseFailure(
+            f"too large to analyse: its parse tree takes {len(raw) / 2**20:,.0f} MiB as JSON (the limit is "
+            f"{MAX_TREE_CHARS // 2**20} MiB, about {MAX_TREE_CHARS // 2**20 * 20 // 1000 + 1} GB once loaded); "
+            "a data load this big is better checked another way", 1, 1,
+            "Split it into several migrations, or keep bulk data out of schema migrations.")
+        return parsed
     try:
         tree = _loads(raw)
     except RecursionError:
