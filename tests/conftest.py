@@ -15,9 +15,12 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch):
-    """Tests never pick up a developer's configuration or colour settings."""
+def _isolated_environment(monkeypatch, tmp_path_factory):
+    """Tests never pick up a developer's configuration, colour settings or report cache; each test lints
+    afresh (tests/test_cache.py turns the cache on, in a directory of its own)."""
     monkeypatch.setenv("MIGRATION_LINT_NO_CONFIG", "1")
+    monkeypatch.setenv("MIGRATION_LINT_NO_CACHE", "1")
+    monkeypatch.setenv("MIGRATION_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
 

@@ -46,6 +46,7 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--include-down", action="store_true", default=None, help="also lint down migrations found in directories")
     parser.add_argument("--stdin-filename", metavar="NAME", help="the name to report for SQL read from stdin (-)")
     parser.add_argument("--no-history", action="store_true", help="do not replay earlier migrations of the directory")
+    parser.add_argument("--no-cache", action="store_true", help="lint every file again instead of reusing the reports of unchanged ones")
     parser.add_argument("--jobs", "-j", type=int, metavar="N", help="processes to lint with (default: one per CPU for large runs; 1 = no extra process)")
     parser.add_argument("--new", action="append", metavar="PATH",
                         help="migrations not deployed anywhere yet (files, folders, globs; repeatable): the tables they "
@@ -211,8 +212,13 @@ def cmd_check(argv: list[str]) -> int:
             item.framework = config.framework
         files.append(item)
 
+    cache = None
+    if config.cache and not args.no_cache and not os.environ.get("MIGRATION_LINT_NO_CACHE"):
+        from .cache import Cache, default_directory
+
+        cache = Cache(default_directory(), linter, history=not args.no_history)
     run = linter.run(files, history=not args.no_history, jobs=args.jobs or None, walked=walked,
-                     keep_trees=False)
+                     keep_trees=False, cache=cache)
     for path, message in problems:
         bad = FileReport(file=MigrationFile(None, path), risk=Risk.HIGH, risk_reason=message, error=message)
         rule = registry.get("parse-error")

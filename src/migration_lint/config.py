@@ -70,6 +70,7 @@ class Config:
     docs_url: str | None = None
     stats: str | None = None  # table sizes (migration-lint stats), relative to the config file
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cache: bool = True  # reuse reports of unchanged migrations (cache.py)
     source: str | None = None  # the file it came from (not a key)
 
     def __post_init__(self) -> None:
@@ -105,6 +106,7 @@ def _validate(data: dict[str, Any], source: str) -> Config:
         docs_url: str | None = None
         stats: str | None = None
         rules: dict[str, dict[str, Any]] = {}
+        cache: bool = True
 
         @field_validator("pg_version")
         @classmethod

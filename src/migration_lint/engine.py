@@ -221,7 +221,7 @@ class Linter:
 
     # -- running -----------------------------------------------------------
     def run(self, files: list[MigrationFile], *, history: bool = True, jobs: int | None = 1,
-            walked: Iterable[Path] = (), keep_trees: bool = True) -> RunReport:
+            walked: Iterable[Path] = (), keep_trees: bool = True, cache=None) -> RunReport:
         """Lint `files` (reports in the same order). Files of one directory share a schema model, fed in
         order by the files linted and by the directory's other migrations (replayed, each exactly once).
 
@@ -229,22 +229,28 @@ class Linter:
         report is the same whatever `jobs` is; parallel runs drop the parse trees (`Statement.node`) from
         the reports they return, and so does any run with `keep_trees=False` (memory: the trees are
         most of it, and reporters never read them). `walked`: directories whose every migration is in
-        `files` (discovery searched them whole), so their history needs no second search.
+        `files` (discovery searched them whole), so their history needs no second search. `cache`
+        (a `cache.Cache`): reports found there are not linted again (they come without trees too).
         """
         units = self.plan(files, history=history, walked=walked)
         from . import parallel
 
-        workers = parallel.workers(jobs, units)
+        done: dict[int, FileReport] = {}
+        todo = units
+        if cache is not None:
+            found, todo = cache.lookup(files, units)
+            done.update(found)
+        workers = parallel.workers(jobs, todo)
         if workers > 1:
-            units = parallel.split(units, workers, self)
-            done = parallel.run_units(self, files, units, workers)
+            done.update(parallel.run_units(self, files, parallel.split(todo, workers, self), workers))
         else:
-            done = {}
-            for unit in units:
+            for unit in todo:
                 reports = self.run_unit(files, unit)
-                if not keep_trees:
+                if not keep_trees or cache is not None:
                     drop_trees(reports.values())
                 done.update(reports)
+        if cache is not None:
+            cache.store(units, done)
         return RunReport([done[i] for i in range(len(files))])
 
     def plan(self, files: list[MigrationFile], *, history: bool = True, walked: Iterable[Path] = ()) -> list["Unit"]:
