@@ -103,34 +103,38 @@ def statement_kind(sql: str) -> str:
     return " ".join(words) if words else "UNKNOWN"
 
 
+_COMMENT_START = re.compile(r"--|/\*")
+_LINE_END = re.compile(r"[\r\n]")
+_BLOCK_MARK = re.compile(r"/\*|\*/")
+_SKIP = re.compile(r"[ \t\r\n\f\v;]*")
+
+
+def _comment_end(text: str, i: int, end: int) -> tuple[int, int]:
+    """For a comment starting at i (before `end`): (offset just past it, offset just past its body)."""
+    if text.startswith("--", i):
+        match = _LINE_END.search(text, i + 2, end)
+        j = match.start() if match else end
+        return j, j
+    depth = 1
+    for match in _BLOCK_MARK.finditer(text, i + 2, end):  # block comments nest
+        depth += 1 if match.group() == "/*" else -1
+        if not depth:
+            return match.end(), match.start()
+    return end, end
+
+
 def _gap_comments(source: Source, start: int, end: int, out: list[Comment]) -> None:
     """Append the comments found in text[start:end], which holds no SQL tokens."""
     text = source.text
     i = start
     while i < end:
-        ch = text[i]
-        if ch == "-" and text.startswith("--", i):
-            j = i + 2
-            while j < end and text[j] not in "\r\n":
-                j += 1
-            _add_comment(source, i, j, text[i + 2 : j], out)
-            i = j
-        elif ch == "/" and text.startswith("/*", i):
-            depth, j = 1, i + 2
-            while j < end and depth:
-                if text.startswith("/*", j):
-                    depth += 1
-                    j += 2
-                elif text.startswith("*/", j):
-                    depth -= 1
-                    j += 2
-                else:
-                    j += 1
-            body_end = j - 2 if depth == 0 else j
-            _add_comment(source, i, j, text[i + 2 : body_end], out)
-            i = j
-        else:
-            i += 1
+        match = _COMMENT_START.search(text, i, end)
+        if match is None:
+            return
+        i = match.start()
+        j, body_end = _comment_end(text, i, end)
+        _add_comment(source, i, j, text[i + 2 : body_end], out)
+        i = j
 
 
 def _add_comment(source: Source, start: int, end: int, body: str, out: list[Comment]) -> None:
@@ -254,30 +258,15 @@ def parse(text: str, *, source: Source | None = None) -> Parsed:
             start = previous_end
         probe = start
         while True:
-            while probe < end and text[probe] in " \t\r\n\f\v;":
-                probe += 1
-            if text.startswith("--", probe) or text.startswith("/*", probe):
-                gap_end = probe
-                if text.startswith("--", probe):
-                    while gap_end < end and text[gap_end] not in "\r\n":
-                        gap_end += 1
-                else:
-                    depth, gap_end = 1, probe + 2
-                    while gap_end < end and depth:
-                        if text.startswith("/*", gap_end):
-                            depth, gap_end = depth + 1, gap_end + 2
-                        elif text.startswith("*/", gap_end):
-                            depth, gap_end = depth - 1, gap_end + 2
-                        else:
-                            gap_end += 1
-                probe = gap_end
+            probe = _SKIP.match(text, probe, max(probe, end)).end()
+            if probe < end and (text.startswith("--", probe) or text.startswith("/*", probe)):
+                probe = _comment_end(text, probe, end)[0]
                 continue
             break
         _gap_comments(source, previous_end, probe, comments)
         start = probe
-        while end > start and text[end - 1] in " \t\r\n\f\v":
-            end -= 1
-        sql = text[start:end]
+        sql = text[start:end].rstrip(" \t\r\n\f\v")
+        end = start + len(sql)
         begin = position(start)
         finish = position(max(start, end - 1))
         stmt = Statement(
