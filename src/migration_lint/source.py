@@ -36,6 +36,9 @@ def decode(data: bytes) -> tuple[str, str | None]:
         return text, f"invalid UTF-8 byte 0x{data[exc.start]:02x} at byte offset {exc.start}"
 
 
+_CHARACTER_STARTS = bytes(0 if 0x80 <= b < 0xC0 else 1 for b in range(256))
+
+
 @dataclass
 class Source:
     """The text of a migration with a line table.
@@ -79,20 +82,32 @@ class Source:
         """Convert a UTF-8 byte offset into a character offset."""
         if self._ascii or byte_offset <= 0:
             return byte_offset
-        table = self._byte_to_char
-        if table is None:
-            table = []
-            append = table.append
-            for index, ch in enumerate(self.text):
-                code = ord(ch)
-                width = 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
-                for _ in range(width):
-                    append(index)
-            append(len(self.text))
-            self._byte_to_char = table
+        table = self._byte_table()
         if byte_offset >= len(table):
             return len(self.text)
         return table[byte_offset]
+
+    def byte_offset(self, char_offset: int) -> int:
+        """Convert a character offset into a UTF-8 byte offset."""
+        if self._ascii or char_offset <= 0:
+            return char_offset
+        from bisect import bisect_left
+
+        return bisect_left(self._byte_table(), min(char_offset, len(self.text)))
+
+    def _byte_table(self) -> list[int]:
+        """The character each UTF-8 byte of the text belongs to (one more entry: the end)."""
+        table = self._byte_to_char
+        if table is None:
+            from itertools import accumulate
+
+            # 1 for the first byte of a character, 0 for continuation bytes; the running sum - 1 is
+            # the character index (lone surrogates encode as 3 bytes, as the parser sees them)
+            starts = self.text.encode("utf-8", "surrogatepass").translate(_CHARACTER_STARTS)
+            table = list(accumulate(starts, initial=-1))[1:]
+            table.append(len(self.text))
+            self._byte_to_char = table
+        return table
 
     def position(self, offset: int) -> Position:
         """1-based line and column of a character offset."""

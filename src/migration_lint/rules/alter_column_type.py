@@ -178,5 +178,5 @@ def _using_location(ctx: Context, coldef: dict) -> int | None:
         return None
     for token, following in zip(tokens, tokens[1:]):
         if token.name == "USING":
-            return len(ctx.source.text[: start + following.start].encode("utf-8"))
+            return ctx.source.byte_offset(start + following.start)
     return None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .. import ast
 from ..context import Context
@@ -18,11 +18,18 @@ def _dropped_later(ctx: Context, node: dict, position: int, table: str, column: 
 
     if any(undone(ast.inner(item)) for item in (node.get("cmds") or ())[position + 1:]):
         return True
-    for stmt in ctx.statements[ctx.index + 1:]:
-        if stmt.node_type == "AlterTableStmt" and ast.table_key(ast.relation_name(stmt.node.get("relation"))) == key:
-            if any(undone(ast.inner(item)) for item in stmt.node.get("cmds") or ()):
-                return True
-    return False
+    positions = ctx.facts("drop_not_null.undone", _undone).get((key, column)) or ()
+    return bool(positions) and positions[-1] > ctx.index
+
+
+def _undone(stmt) -> Iterator[tuple[str, str]]:
+    """(table, column) of every column a statement drops or makes NOT NULL (indexed once per file)."""
+    if stmt.node_type == "AlterTableStmt":
+        key = ast.table_key(ast.relation_name(stmt.node.get("relation")))
+        for item in stmt.node.get("cmds") or ():
+            cmd = ast.inner(item)
+            if cmd.get("subtype") in ("AT_DropColumn", "AT_SetNotNull") and cmd.get("name"):
+                yield key, cmd["name"]
 
 
 class DropNotNull(Rule):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import ast
 from ..context import Context
@@ -28,8 +28,8 @@ def _drops_trigger_first(ctx: Context) -> bool:
     A function dropped after a trigger is (almost always) the trigger's function, which no
     application query calls.
     """
-    return any(stmt.node_type == "DropStmt" and stmt.node.get("removeType") == "OBJECT_TRIGGER"
-               for stmt in ctx.statements[: ctx.index])
+    positions = ctx.facts("drop_object.first_drops", _first_drops).get("trigger")
+    return bool(positions) and positions[0] < ctx.index
 
 
 def _drops_default_first(ctx: Context) -> bool:
@@ -37,16 +37,25 @@ def _drops_default_first(ctx: Context) -> bool:
 
     A sequence dropped after that is the sequence of a serial column that was converted or removed.
     """
-    for stmt in ctx.statements[: ctx.index]:
-        if stmt.node_type == "AlterTableStmt":
-            for item in stmt.node.get("cmds") or ():
-                _, cmd = ast.unwrap(item)
-                subtype = cmd.get("subtype")
-                if subtype in ("AT_DropColumn", "AT_AddIdentity") or (subtype == "AT_ColumnDefault" and cmd.get("def") is None):
-                    return True
-        elif stmt.node_type == "DropStmt" and stmt.node.get("removeType") == "OBJECT_TABLE":
-            return True
-    return False
+    positions = ctx.facts("drop_object.first_drops", _first_drops).get("default")
+    return bool(positions) and positions[0] < ctx.index
+
+
+def _first_drops(stmt) -> Iterator[str]:
+    """"trigger" for a dropped trigger; "default" for a dropped column default, column or table, or an
+    added identity (indexed once per file)."""
+    if stmt.node_type == "AlterTableStmt":
+        for item in stmt.node.get("cmds") or ():
+            _, cmd = ast.unwrap(item)
+            subtype = cmd.get("subtype")
+            if subtype in ("AT_DropColumn", "AT_AddIdentity") or (subtype == "AT_ColumnDefault" and cmd.get("def") is None):
+                yield "default"
+                return
+    elif stmt.node_type == "DropStmt":
+        if stmt.node.get("removeType") == "OBJECT_TABLE":
+            yield "default"
+        elif stmt.node.get("removeType") == "OBJECT_TRIGGER":
+            yield "trigger"
 
 
 @lru_cache(maxsize=64)

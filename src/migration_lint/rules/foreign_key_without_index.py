@@ -147,6 +147,12 @@ def _leads(key: list[str | None], columns: list[str]) -> bool:
     return len(head) == len(columns) and None not in head and set(head) == set(columns)
 
 
+def _index_statements(stmt) -> Iterable[str]:
+    """The table a statement may add an index or key to (indexed once per file)."""
+    if stmt.node_type in ("IndexStmt", "AlterTableStmt"):
+        yield ast.table_key(ast.relation_name(stmt.node.get("relation")))
+
+
 def _index_keys(ctx: Context, table: str) -> list[list[str | None]]:
     """Column lists of every index of the table: known before, added by this statement, or later in this file."""
     key = ast.table_key(table)
@@ -156,34 +162,34 @@ def _index_keys(ctx: Context, table: str) -> list[list[str | None]]:
     model = ctx.schema.table(table)
     if model is not None:  # PRIMARY KEY / UNIQUE constraints the index model may have missed (USING INDEX …)
         keys.extend(list(c.columns) for c in model.constraints if c.kind in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"))
-    for stmt in ctx.statements[ctx.index:]:
+    current = ctx.statement
+    if current.node_type == "CreateStmt":
+        for element in current.node.get("tableElts") or ():
+            kind, value = ast.unwrap(element)
+            if kind == "ColumnDef":
+                for item in value.get("constraints") or ():
+                    con = ast.inner(item)
+                    if con.get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
+                        keys.append([value.get("colname")])
+            elif kind == "Constraint":
+                keys.extend(_constraint_keys(value))
+    for position in ctx.facts("foreign_key_without_index.tables", _index_statements).get(key, ()):
+        if position < ctx.index:
+            continue
+        stmt = ctx.statements[position]
         node = stmt.node
         if stmt.node_type == "IndexStmt":
-            if ast.table_key(ast.relation_name(node.get("relation"))) == key:
-                keys.append([ast.inner(p).get("name") for p in node.get("indexParams") or ()])
-        elif stmt.node_type == "CreateStmt":
-            if stmt.index == ctx.index:
-                for element in node.get("tableElts") or ():
-                    kind, value = ast.unwrap(element)
-                    if kind == "ColumnDef":
-                        for item in value.get("constraints") or ():
-                            con = ast.inner(item)
-                            if con.get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
-                                keys.append([value.get("colname")])
-                    elif kind == "Constraint":
-                        keys.extend(_constraint_keys(value))
-        elif stmt.node_type == "AlterTableStmt":
-            if ast.table_key(ast.relation_name(node.get("relation"))) != key:
-                continue
-            for item in node.get("cmds") or ():
-                cmd = ast.inner(item)
-                kind, value = ast.unwrap(cmd.get("def"))
-                if cmd.get("subtype") == "AT_AddConstraint" and kind == "Constraint":
-                    keys.extend(_constraint_keys(value))
-                elif cmd.get("subtype") == "AT_AddColumn" and kind == "ColumnDef":
-                    for con_item in value.get("constraints") or ():
-                        if ast.inner(con_item).get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
-                            keys.append([value.get("colname")])
+            keys.append([ast.inner(p).get("name") for p in node.get("indexParams") or ()])
+            continue
+        for item in node.get("cmds") or ():
+            cmd = ast.inner(item)
+            kind, value = ast.unwrap(cmd.get("def"))
+            if cmd.get("subtype") == "AT_AddConstraint" and kind == "Constraint":
+                keys.extend(_constraint_keys(value))
+            elif cmd.get("subtype") == "AT_AddColumn" and kind == "ColumnDef":
+                for con_item in value.get("constraints") or ():
+                    if ast.inner(con_item).get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
+                        keys.append([value.get("colname")])
     return keys
 
 
@@ -200,10 +206,21 @@ def _constraint_keys(con: dict) -> list[list[str | None]]:
     return []
 
 
+def _dropped_constraints(stmt) -> Iterable[tuple[str, str]]:
+    if stmt.node_type == "AlterTableStmt":
+        key = ast.table_key(ast.relation_name(stmt.node.get("relation")))
+        for item in stmt.node.get("cmds") or ():
+            cmd = ast.inner(item)
+            if cmd.get("subtype") == "AT_DropConstraint" and cmd.get("name"):
+                yield key, cmd["name"]
+
+
 def _readded(ctx: Context, table: str, name: str | None) -> bool:
     """Was a constraint of this name dropped from the (existing) table earlier in this migration?"""
     if not name or ctx.is_new_table(table):
         return False
+    positions = ctx.facts("foreign_key_without_index.dropped", _dropped_constraints).get((ast.table_key(table), name))
+    return bool(positions) and positions[0] < ctx.index
     key = ast.table_key(table)
     for stmt in ctx.statements[: ctx.index]:
         if stmt.node_type != "AlterTableStmt" or ast.table_key(ast.relation_name(stmt.node.get("relation"))) != key:

@@ -101,7 +101,16 @@ class IdentifierTooLong(Rule):
 
 
 def _defined_long_names(ctx: Context, stmt: Any) -> list[tuple[int, str, str]]:
-    """(character offset in the statement, full name, truncated name) of the long names a statement defines."""
+    """(character offset in the statement, full name, truncated name) of the long names a statement defines
+    (worked out once per statement: the clash check asks for every statement of the file)."""
+    known = ctx.memo.setdefault("identifier_too_long.names", {})
+    found = known.get(stmt.index)
+    if found is None:
+        found = known[stmt.index] = _long_names(ctx, stmt)
+    return found
+
+
+def _long_names(ctx: Context, stmt: Any) -> list[tuple[int, str, str]]:
     if stmt.node_type not in _TARGETS:
         return []
     long_tokens = _long_identifiers(stmt.sql)
