@@ -314,6 +314,7 @@ def test_plugin_that_fails_to_load_is_an_error(tmp_path, capsys, monkeypatch):
         def load(self):
             raise ImportError("No module named 'broken_plugin'")
 
+    monkeypatch.setattr(registry, "_may_have_plugins", lambda: True)
     monkeypatch.setattr(metadata, "entry_points", lambda group=None: [BrokenEntryPoint()] if group == "migration_lint.rules" else [])
     registry.reset_cache()
     try:
@@ -369,6 +370,7 @@ def test_plugin_rule_is_loaded_and_runs(tmp_path, capsys, monkeypatch):
         def load(self):
             return BanVacuum
 
+    monkeypatch.setattr(registry, "_may_have_plugins", lambda: True)
     monkeypatch.setattr(metadata, "entry_points", lambda group=None: [EntryPoint()] if group == "migration_lint.rules" else [])
     registry.reset_cache()
     try:
@@ -378,3 +380,20 @@ def test_plugin_rule_is_loaded_and_runs(tmp_path, capsys, monkeypatch):
         assert "warning ban-vacuum VACUUM in a migration" in out
     finally:
         registry.reset_cache()
+
+
+def test_plugin_scan_finds_declared_entry_points(tmp_path, monkeypatch):
+    """The quick scan that spares importlib.metadata when no plugin is installed must see a plugin's
+    distribution wherever it sits on sys.path."""
+    from migration_lint import registry
+
+    assert registry._may_have_plugins() is False  # this environment has no rule plugin
+    site = tmp_path / "site"
+    info = site / "acme_rules-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[console_scripts]\nx = y:z\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert registry._may_have_plugins() is False
+    (info / "entry_points.txt").write_text("[migration_lint.rules]\nacme = acme_rules:rules\n")
+    assert registry._may_have_plugins() is True

@@ -15,10 +15,14 @@ from typing import Any, Literal
 
 from .model import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+
+def _toml():
+    """tomllib, imported only when there is a configuration file to read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
 
 FAIL_ON = ("error", "warning", "info", "never")
 FRAMEWORK_CHOICES = ("auto", "prisma", "drizzle", "flyway", "golang-migrate", "dbmate", "supabase", "diesel", "plain")
@@ -156,6 +160,7 @@ def load_config(path: Path | None = None, *, search: bool = True) -> Config:
     if path is None:
         return Config()
     display = str(path)
+    tomllib = _toml()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -13,7 +13,6 @@ fifth of linting), so every file is judged on the same schema as in one process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -37,7 +36,11 @@ def cpu_count() -> int:
 
 
 def _fork_available() -> bool:
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    if not sys.platform.startswith("linux"):
+        return False
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _size(file: MigrationFile) -> int:
@@ -55,13 +58,13 @@ def workers(jobs: int | None, units: list["Unit"]) -> int:
     """How many processes to use: `jobs` if given (1 = this process), else one per CPU for a large run."""
     if jobs is not None and jobs <= 1:
         return 1
-    if not _fork_available():
-        return 1
     if jobs is None:
         total = sum(_size(step.file) for unit in units for step in unit.steps if step.index is not None)
         if total < MIN_PARALLEL_BYTES:
             return 1
         jobs = cpu_count()
+    if not _fork_available():
+        return 1
     return max(1, min(jobs, sum(1 for unit in units for step in unit.steps if step.index is not None)))
 
 
@@ -111,6 +114,7 @@ def _run(number: int) -> dict[int, FileReport]:
 
 def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"], jobs: int) -> dict[int, FileReport]:
     """Reports of every linted file by index, the units spread over `jobs` forked processes."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterable
 
@@ -13,8 +14,13 @@ MAX_BYTES = 63  # NAMEDATALEN - 1
 # A first pass: an identifier over 63 bytes is a quoted one, or an unquoted run of identifier characters
 # (PostgreSQL's lexer: letters, digits, `_`, `$` and every non-ASCII character), of 16+ characters (4 bytes
 # each at most), or 64+ in ASCII text.
-_MAYBE_LONG = re.compile(r'[A-Za-z0-9_$\x80-\U0010ffff]{16,}|"[^"]{16,}')
 _MAYBE_LONG_ASCII = re.compile(r'[A-Za-z0-9_$]{64,}|"[^"]{64,}')
+
+
+@functools.cache
+def _maybe_long() -> re.Pattern[str]:
+    """For non-ASCII text (compiled on first use: the character class takes milliseconds to build)."""
+    return re.compile(r'[A-Za-z0-9_$\x80-\U0010ffff]{16,}|"[^"]{16,}')
 
 # keys whose value names the object a statement defines, wherever they appear in the tree
 _DEFINING_KEYS = ("colname", "conname", "idxname", "newname", "trigname", "policy_name", "rulename")
@@ -140,7 +146,7 @@ def _truncate(name: str) -> str:
 
 def _long_identifiers(sql: str) -> list[tuple[int, str, str]]:
     """(character offset, full name, truncated name) of identifiers over 63 bytes in the statement."""
-    if len(sql) <= MAX_BYTES // 4 or not (_MAYBE_LONG_ASCII if sql.isascii() else _MAYBE_LONG).search(sql):
+    if len(sql) <= MAX_BYTES // 4 or not (_MAYBE_LONG_ASCII if sql.isascii() else _maybe_long()).search(sql):
         return []
     from pglast.parser import scan
 
