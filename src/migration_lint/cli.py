@@ -78,7 +78,10 @@ def _registry():
 
 def quiet_gc() -> None:
     """Collect garbage rarely: a lint run allocates millions of small parse-tree objects that hold no
-    reference cycles, and the default thresholds spend a quarter of the run tracing them."""
+    reference cycles, and the default thresholds spend a quarter of the run tracing them. Only when
+    this is the program: a process that calls main() keeps its own settings."""
+    if not _WHOLE_PROCESS:
+        return
     import gc
 
     gc.freeze()  # modules and rules loaded so far live as long as the process
@@ -89,7 +92,12 @@ def _err(message: str) -> None:
     sys.stderr.write(f"migration-lint: {message}\n")
 
 
+_WHOLE_PROCESS = False  # main() runs as the program (not called by a test or another tool)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global _WHOLE_PROCESS
+    _WHOLE_PROCESS = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
