@@ -52,6 +52,9 @@ class Unit:
 
     key: Path | None
     steps: list[Step] = field(default_factory=list)
+    schema: bytes | None = None  # the schema model to start from (pickled, from the cache), else empty
+    save_as: bytes | None = None  # when set, keep the schema model after the last step in `final` (pickled)
+    final: bytes | None = None
 
 
 def file_identity(file: MigrationFile) -> tuple:
@@ -242,7 +245,8 @@ class Linter:
             done.update(found)
         workers = parallel.workers(jobs, todo)
         if workers > 1:
-            done.update(parallel.run_units(self, files, parallel.split(todo, workers, self), workers))
+            todo = parallel.split(todo, workers, self)
+            done.update(parallel.run_units(self, files, todo, workers))
         else:
             for unit in todo:
                 reports = self.run_unit(files, unit)
@@ -250,7 +254,7 @@ class Linter:
                     drop_trees(reports.values())
                 done.update(reports)
         if cache is not None:
-            cache.store(units, done)
+            cache.store(units, done, todo)
         return RunReport([done[i] for i in range(len(files))])
 
     def plan(self, files: list[MigrationFile], *, history: bool = True, walked: Iterable[Path] = ()) -> list["Unit"]:
@@ -288,28 +292,41 @@ class Linter:
             return
         assert unit.key is not None
         keys = {file_identity(step.file) for step in linted}
-        last = max(_sort_key(step.file) for step in linted)
-        earlier = [other for other in discover([str(unit.key)], framework=None).files
-                   if other.path is not None and other.direction == "up" and _sort_key(other) < last
-                   and file_identity(other) not in keys]
+        orders = {id(step): _sort_key(step.file) for step in linted}
+        last = max(orders.values())
+        earlier = []
+        for other in discover([str(unit.key)], framework=None).files:
+            if other.path is None or other.direction != "up":
+                continue
+            order = _sort_key(other)
+            if order < last and file_identity(other) not in keys:
+                earlier.append((order, other))
         if not earlier:
             return
-        earlier.sort(key=_sort_key)
+        earlier.sort(key=lambda pair: pair[0])
         steps: list[Step] = []
-        pending = iter(earlier)
-        nxt = next(pending, None)
+        position = 0
         for step in unit.steps:
-            if step.file.path is not None:
-                order = _sort_key(step.file)
-                while nxt is not None and _sort_key(nxt) < order:
-                    steps.append(Step(None, nxt))
-                    nxt = next(pending, None)
+            order = orders.get(id(step))
+            if order is not None:
+                while position < len(earlier) and earlier[position][0] < order:
+                    steps.append(Step(None, earlier[position][1]))
+                    position += 1
             steps.append(step)
         unit.steps = steps
 
     def run_unit(self, files: list[MigrationFile], unit: "Unit") -> dict[int, FileReport]:
         """Lint the files of one unit in order (replaying the others); reports by their index in `files`."""
         schema = Schema()
+        if unit.schema is not None:
+            import pickle
+
+            try:
+                schema = pickle.loads(unit.schema)
+            except Exception:  # noqa: BLE001 - a damaged snapshot: start empty, as without a cache
+                schema = Schema()
+            if not isinstance(schema, Schema):
+                schema = Schema()
         undeployed: set[str] = set()
         reports: dict[int, FileReport] = {}
         for step in unit.steps:
@@ -325,6 +342,13 @@ class Linter:
                 failed.findings.append(self._meta(
                     "parse-error", f"cannot be analysed: internal error {type(exc).__name__}: {exc}"[:300]))
                 reports[step.index] = failed
+        if unit.save_as is not None:
+            import pickle
+
+            try:
+                unit.final = pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - not storable: the next run replays
+                unit.final = None
         return reports
 
     def is_new(self, file: MigrationFile) -> bool:

@@ -93,23 +93,24 @@ def split(units: list["Unit"], workers: int, linter: "Linter") -> list["Unit"]:
                 continue
             done += _size(step.file)
             if made < chunks - 1 and done >= target * (made + 1):
-                out.append(Unit(unit.key, history + current))
+                out.append(Unit(unit.key, history + current, schema=unit.schema))  # each starts where the unit does
                 made += 1
                 history = history + [Step(None, s.file) for s in current]
                 current = []
         if any(step.index is not None for step in current):
-            out.append(Unit(unit.key, history + current))
+            out.append(Unit(unit.key, history + current, schema=unit.schema, save_as=unit.save_as))
     return out
 
 
-def _run(number: int) -> dict[int, FileReport]:
+def _run(number: int) -> tuple[dict[int, FileReport], bytes | None]:
     assert _work is not None
     linter, files, units = _work
     from .engine import drop_trees
 
-    reports = linter.run_unit(files, units[number])
+    unit = units[number]
+    reports = linter.run_unit(files, unit)
     drop_trees(reports.values())  # the parse trees stay here: reporters never read them
-    return reports
+    return reports, unit.final
 
 
 def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"], jobs: int) -> dict[int, FileReport]:
@@ -127,7 +128,8 @@ def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"],
             pending = {number: pool.submit(_run, number) for number in order}
             for number, future in pending.items():
                 try:
-                    done.update(future.result())
+                    reports, units[number].final = future.result()
+                    done.update(reports)
                 except BrokenProcessPool:
                     raise
                 except Exception:  # noqa: BLE001 - a unit that failed in a worker is linted here instead
