@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from migration_lint.cli import main as lint_main  # noqa: E402
 
-SQUAWK_VERSION = "2.70.0"
+from squawk_venv import squawk_binary  # noqa: E402  (bench/ is on sys.path)
+
 
 # squawk rule → migration-lint rule checking the same pattern
 PAIRS = {
@@ -59,16 +60,6 @@ PAIRS = {
     "require-lock-timeout": "missing-lock-timeout",
     "transaction-nesting": "nested-begin",
 }
-
-
-def squawk_binary(explicit: str | None) -> tuple[str, tempfile.TemporaryDirectory | None]:
-    if explicit:
-        return explicit, None
-    tmp = tempfile.TemporaryDirectory(prefix="squawk-")
-    subprocess.run([sys.executable, "-m", "venv", tmp.name], check=True)
-    pip = Path(tmp.name) / "bin" / "pip"
-    subprocess.run([str(pip), "install", "-q", f"squawk-cli=={SQUAWK_VERSION}"], check=True)
-    return str(Path(tmp.name) / "bin" / "squawk"), tmp
 
 
 def run_squawk(binary: str, files: list[str]) -> list[dict]:

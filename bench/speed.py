@@ -41,10 +41,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from squawk_venv import SQUAWK_VERSION, squawk_binary  # noqa: E402  (bench/ is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-SQUAWK_VERSION = "2.70.0"  # as in compare_squawk.py
 SCENARIOS = ("corpus", "peak-rss", "small-file", "40k-statements", "growth", "history")
 SMALL_FILE = Path("umami-software__umami") / "11_add_segment" / "migration.sql"
 BIG = 40_000
@@ -77,17 +78,6 @@ class Row:
 
 
 # -- running children --------------------------------------------------------------
-def squawk_binary(explicit: str | None) -> tuple[str, tempfile.TemporaryDirectory | None]:
-    """The approach of compare_squawk.py (copied: importing it would load migration_lint here)."""
-    if explicit:
-        return explicit, None
-    tmp = tempfile.TemporaryDirectory(prefix="squawk-")
-    subprocess.run([sys.executable, "-m", "venv", tmp.name], check=True)
-    pip = Path(tmp.name) / "bin" / "pip"
-    subprocess.run([str(pip), "install", "-q", f"squawk-cli=={SQUAWK_VERSION}"], check=True)
-    return str(Path(tmp.name) / "bin" / "squawk"), tmp
-
-
 def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
     """Run one child, stdout to /dev/null; its wall time and its own peak RSS (wait4 rusage).
 

@@ -41,3 +41,19 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_golden(request) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def schema_applies(monkeypatch) -> list[str]:
+    """The migration of every statement applied to a schema model (replayed or linted), in order."""
+    from migration_lint.schema import Schema
+
+    applied: list[str] = []
+    original = Schema.apply
+
+    def apply(self, node_type, node, migration):
+        applied.append(migration)
+        return original(self, node_type, node, migration)
+
+    monkeypatch.setattr(Schema, "apply", apply)
+    return applied

@@ -180,24 +180,16 @@ def test_undeployed_migrations_are_not_cached(tmp_path, cache_dir, capsys, count
     assert len(count_lints) == 4
 
 
-def test_a_new_migration_starts_from_the_stored_schema_model(tmp_path, cache_dir, capsys, monkeypatch):
+def test_a_new_migration_starts_from_the_stored_schema_model(tmp_path, cache_dir, capsys, schema_applies):
     """One new migration after a long history (the commit-hook case): the schema model stored by the last
     run is loaded instead of replaying every earlier migration, and the report is the same."""
-    from migration_lint.schema import Schema
-
     root = _prisma(tmp_path)
     _json(capsys, str(root))
     new = root / "20240501000000_require_client_size_again"
     new.mkdir()
     (new / "migration.sql").write_text('ALTER TABLE "Client" ALTER COLUMN "size" SET NOT NULL;\n')
-    applied: list[str] = []
-    original = Schema.apply
-
-    def apply(self, node_type, node, migration):
-        applied.append(migration)
-        return original(self, node_type, node, migration)
-
-    monkeypatch.setattr(Schema, "apply", apply)
+    applied = schema_applies
+    applied.clear()  # the first run's
     warm = _json(capsys, str(new / "migration.sql"))
     assert len(applied) == 1, "the earlier migrations were replayed"
     assert json.loads(warm)["files"][0]["statements"][0]["scans"] is False  # it knows the VALIDATE before

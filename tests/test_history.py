@@ -86,20 +86,6 @@ def test_files_between_the_linted_ones_are_replayed_too(tmp_path, capsys):
     assert required["findings"] == []
 
 
-def _counting_applies(monkeypatch) -> list[str]:
-    from migration_lint.schema import Schema
-
-    applied: list[str] = []
-    original = Schema.apply
-
-    def apply(self, node_type, node, migration):
-        applied.append(migration)
-        return original(self, node_type, node, migration)
-
-    monkeypatch.setattr(Schema, "apply", apply)
-    return applied
-
-
 def _many(tmp_path: Path, count: int) -> Path:
     root = tmp_path / "migrations"
     for n in range(count):
@@ -113,11 +99,11 @@ def _many(tmp_path: Path, count: int) -> Path:
     return root
 
 
-def test_a_folder_costs_one_replay(tmp_path, capsys, monkeypatch):
+def test_a_folder_costs_one_replay(tmp_path, capsys, schema_applies):
     """Every statement of the folder is applied to the schema model once, in one or two processes;
     linting only the last migration replays each earlier one once."""
     root = _many(tmp_path, 60)
-    applied = _counting_applies(monkeypatch)
+    applied = schema_applies
     assert main([str(root), "--format", "json", "--jobs", "1"]) in (0, 1)
     assert len(applied) == 60 * 2 - 1
     assert len(set(applied)) == 60

@@ -7,7 +7,6 @@ is split in two chunks (the second replays the first), so the history handover i
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
