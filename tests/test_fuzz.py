@@ -350,3 +350,42 @@ def test_a_sample_of_mutations_renders_in_every_format(corpus, tmp_path, fmt):
             json.loads(out)
         if fmt == "github":
             assert all(line.startswith("::") for line in out.splitlines())
+
+
+# -- the fast paths give the same report ----------------------------------------------------------------------
+SAME_EXAMPLES = max(30, EXAMPLES // 20)
+
+
+@settings(max_examples=SAME_EXAMPLES, deadline=None, derandomize=not LONG_RUN, database=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
+                                 HealthCheck.filter_too_much])
+@given(project=fuzz_grammar.projects())
+def test_parallel_and_cached_runs_report_the_same(project):
+    """Two processes (the directory split in two), a cold cache and a warm one: the JSON report of each is
+    byte-identical to the plain run's, whatever the project."""
+    from migration_lint import parallel
+    from migration_lint.cache import Cache
+
+    with tempfile.TemporaryDirectory(prefix="migration-lint-same-") as tmp:
+        root = Path(tmp)
+        for relative, data in project.files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        options = project.options
+        config = Config(select=options["select"], pg_version=options["pg_version"], framework=options["framework"],
+                        prisma_version=options["prisma_version"])
+        found = discover([str(root / project.root)], framework=config.framework)
+        new = {f.path for f in found.files} if options["new"] else set()
+        linter = Linter(config, REGISTRY, stats=STATS if options["stats"] else None, new_paths=new)
+
+        def report(**kwargs) -> str:
+            return render("json", linter.run(found.files, keep_trees=False, walked=found.walked, **kwargs),
+                          registry=REGISTRY)
+
+        plain = report()
+        if parallel._fork_available():
+            assert report(jobs=2) == plain
+        cache_dir = root / ".cache"
+        assert report(cache=Cache(cache_dir, linter, history=True)) == plain  # cold: fills it
+        assert report(cache=Cache(cache_dir, linter, history=True)) == plain  # warm
