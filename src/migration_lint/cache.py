@@ -197,9 +197,11 @@ class Cache:
             todo.append(rest)
         return found, todo
 
-    def store(self, units: list["Unit"], reports: dict[int, FileReport], linted: list["Unit"] = ()) -> None:
+    def store(self, units: list["Unit"], reports: dict[int, FileReport], linted: list["Unit"] = (),
+              pickled: dict[int, bytes] | None = None) -> None:
         """Write each directory's entries (the hits kept, the files just linted added) and the schema model
-        after the last file linted (`linted`: the units that ran)."""
+        after the last file linted (`linted`: the units that ran; `pickled`: reports a worker already
+        pickled without their file)."""
         if not self.writable:
             return
         snapshots: dict[Path, tuple[bytes, bytes]] = {}
@@ -222,6 +224,10 @@ class Cache:
                     entries[key] = stored[key]
                     continue
                 if step.index not in reports:
+                    continue
+                if pickled and step.index in pickled:
+                    entries[key] = pickled[step.index]
+                    fresh = True
                     continue
                 report = reports[step.index]
                 file, report.file = report.file, None  # the file is the caller's; stored without it

@@ -244,9 +244,10 @@ class Linter:
             found, todo = cache.lookup(files, units)
             done.update(found)
         workers = parallel.workers(jobs, todo)
+        pickled: dict[int, bytes] = {}
         if workers > 1:
             todo = parallel.split(todo, workers, self)
-            done.update(parallel.run_units(self, files, todo, workers))
+            done.update(parallel.run_units(self, files, todo, workers, pickled if cache is not None else None))
         else:
             for unit in todo:
                 reports = self.run_unit(files, unit)
@@ -254,7 +255,7 @@ class Linter:
                     drop_trees(reports.values())
                 done.update(reports)
         if cache is not None:
-            cache.store(units, done, todo)
+            cache.store(units, done, todo, pickled)
         return RunReport([done[i] for i in range(len(files))])
 
     def plan(self, files: list[MigrationFile], *, history: bool = True, walked: Iterable[Path] = ()) -> list["Unit"]:

@@ -102,7 +102,11 @@ def split(units: list["Unit"], workers: int, linter: "Linter") -> list["Unit"]:
     return out
 
 
-def _run(number: int) -> tuple[dict[int, FileReport], bytes | None]:
+def _run(number: int) -> tuple[dict[int, bytes], bytes | None]:
+    """Lint one unit; each report pickled on its own (without its file), so the parent can keep the bytes
+    for the cache instead of pickling the report again."""
+    import pickle
+
     assert _work is not None
     linter, files, units = _work
     from .engine import drop_trees
@@ -110,11 +114,19 @@ def _run(number: int) -> tuple[dict[int, FileReport], bytes | None]:
     unit = units[number]
     reports = linter.run_unit(files, unit)
     drop_trees(reports.values())  # the parse trees stay here: reporters never read them
-    return reports, unit.final
+    out = {}
+    for index, report in reports.items():
+        report.file = None  # the parent has it
+        out[index] = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
+    return out, unit.final
 
 
-def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"], jobs: int) -> dict[int, FileReport]:
-    """Reports of every linted file by index, the units spread over `jobs` forked processes."""
+def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"], jobs: int,
+              blobs: dict[int, bytes] | None = None) -> dict[int, FileReport]:
+    """Reports of every linted file by index, the units spread over `jobs` forked processes (`blobs`, if
+    given, receives each report as the worker pickled it)."""
+    import pickle
+
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -128,8 +140,13 @@ def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"],
             pending = {number: pool.submit(_run, number) for number in order}
             for number, future in pending.items():
                 try:
-                    reports, units[number].final = future.result()
-                    done.update(reports)
+                    pickled, units[number].final = future.result()
+                    for index, blob in pickled.items():
+                        report = pickle.loads(blob)
+                        report.file = files[index]
+                        done[index] = report
+                    if blobs is not None:
+                        blobs.update(pickled)
                 except BrokenProcessPool:
                     raise
                 except Exception:  # noqa: BLE001 - a unit that failed in a worker is linted here instead
