@@ -46,3 +46,21 @@ def test_injection_in_sql_stays_inert_in_every_format(tmp_path, capsys, monkeypa
         assert line.startswith(("::error ", "::warning ", "::notice ")), line
         assert "\n" not in line and "\r" not in line
     assert "%250A::warning::y" in github
+
+
+def test_json_rendered_file_by_file_is_the_whole_dump(corpus):
+    """The JSON reporter dumps one file at a time (memory); the text equals dumping the whole report."""
+    import orjson
+
+    from migration_lint.config import Config
+    from migration_lint.discover import discover
+    from migration_lint.engine import Linter
+    from migration_lint.model import RunReport
+    from migration_lint.registry import all_rules
+    from migration_lint.report import json as json_report
+
+    found = discover([str(corpus / "MarquezProject__marquez"), str(corpus / "supabase__auth")])
+    run = Linter(Config(), all_rules()).run(found.files, walked=found.walked, keep_trees=False)
+    for sample in (run, RunReport([]), RunReport(run.files[:1]), RunReport(run.files[:9])):
+        whole = orjson.dumps(json_report.report_dict(sample), option=orjson.OPT_INDENT_2).decode() + "\n"
+        assert json_report.render(sample) == whole

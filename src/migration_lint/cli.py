@@ -238,7 +238,12 @@ def cmd_check(argv: list[str]) -> int:
     fmt = args.format or "text"
     from .report import render
 
-    output = render(fmt, run, color=use_color(args, fmt), registry=registry)
+    if fmt == "json":  # bytes: the text of a large report is big (see report.json.render_bytes)
+        from .report.json import render_bytes
+
+        output: str | bytes = render_bytes(run)
+    else:
+        output = render(fmt, run, color=use_color(args, fmt), registry=registry)
     if not emit(output, args):
         return EXIT_USAGE
     return exit_code(run, config.fail_on)
@@ -251,14 +256,27 @@ def use_color(args: argparse.Namespace, fmt: str) -> bool:
     )
 
 
-def emit(output: str, args: argparse.Namespace) -> bool:
-    """Write the report to --output or standard output; False (after saying why) if it cannot be written."""
+def emit(output: str | bytes, args: argparse.Namespace) -> bool:
+    """Write the report (text, or UTF-8 bytes) to --output or standard output; False (after saying why)
+    if it cannot be written."""
     if args.output:
         try:
-            Path(args.output).write_text(output, encoding="utf-8")
+            if isinstance(output, bytes):
+                Path(args.output).write_bytes(output)
+            else:
+                Path(args.output).write_text(output, encoding="utf-8")
         except OSError as exc:
             _err(f"cannot write {args.output}: {exc.strerror}")
             return False
+    elif isinstance(output, bytes):
+        sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None:
+            buffer.write(output)
+            buffer.flush()
+        else:  # a text-only stream (an embedding tool's)
+            sys.stdout.write(output.decode())
+            sys.stdout.flush()
     else:
         sys.stdout.write(output)
         sys.stdout.flush()

@@ -58,20 +58,39 @@ def file_dict(report: FileReport) -> dict[str, Any]:
     }
 
 
-def report_dict(run: RunReport) -> dict[str, Any]:
+def report_dict(run: RunReport, files: Any = None) -> dict[str, Any]:
     return {
         "tool": {"name": "migration-lint", "version": __version__},
-        "files": [file_dict(r) for r in run.files],
+        "files": [file_dict(r) for r in run.files] if files is None else files,
         "summary": {"files": len(run.files), "risk": run.risk.value, "findings": run.counts()},
     }
 
 
+_FILES = "<files>"  # stands for the list of files while the rest of the report is dumped
+
+
 def render(run: RunReport) -> str:
+    return render_bytes(run).decode()
+
+
+def render_bytes(run: RunReport) -> bytes:
+    """The report as indented JSON, UTF-8. Files are dumped one at a time, so that the whole report never
+    exists as Python objects besides its text (the same text as dumping `report_dict(run)`), and as
+    bytes: a str of it would take four bytes per character as soon as one emoji is in a migration."""
     try:
         import orjson
-
-        return orjson.dumps(report_dict(run), option=orjson.OPT_INDENT_2).decode() + "\n"
     except ImportError:  # pragma: no cover
         import json
 
-        return json.dumps(report_dict(run), indent=2, ensure_ascii=False) + "\n"
+        return (json.dumps(report_dict(run), indent=2, ensure_ascii=False) + "\n").encode()
+    text = orjson.dumps(report_dict(run, files=_FILES), option=orjson.OPT_INDENT_2)
+    if not run.files:
+        return text.replace(f'"{_FILES}"'.encode(), b"[]") + b"\n"
+    before, after = text.split(f'"{_FILES}"'.encode(), 1)
+    parts = [before, b"[\n"]
+    for number, report in enumerate(run.files):
+        if number:
+            parts.append(b",\n")
+        parts.append(b"    " + orjson.dumps(file_dict(report), option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    "))
+    parts += [b"\n  ]", after, b"\n"]
+    return b"".join(parts)
