@@ -121,6 +121,15 @@ def _run(number: int) -> tuple[dict[int, bytes], bytes | None]:
     return out, unit.final
 
 
+def _here(linter: "Linter", files: list[MigrationFile], unit: "Unit") -> dict[int, FileReport]:
+    """A unit linted in this process, its reports like a worker's (no parse trees)."""
+    from .engine import drop_trees
+
+    reports = linter.run_unit(files, unit)
+    drop_trees(reports.values())
+    return reports
+
+
 def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"], jobs: int,
               blobs: dict[int, bytes] | None = None) -> dict[int, FileReport]:
     """Reports of every linted file by index, the units spread over `jobs` forked processes (`blobs`, if
@@ -150,11 +159,11 @@ def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"],
                 except BrokenProcessPool:
                     raise
                 except Exception:  # noqa: BLE001 - a unit that failed in a worker is linted here instead
-                    done.update(linter.run_unit(files, units[number]))
+                    done.update(_here(linter, files, units[number]))
     except (BrokenProcessPool, OSError):  # a worker died (out of memory, killed): finish in this process
         for number in order:
             if not all(step.index in done for step in units[number].steps if step.index is not None):
-                done.update(linter.run_unit(files, units[number]))
+                done.update(_here(linter, files, units[number]))
     finally:
         _work = None
     return done
