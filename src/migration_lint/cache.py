@@ -18,6 +18,8 @@ One file per migration directory, under ``$MIGRATION_LINT_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/migration-lint``, else ``~/.cache/migration-lint``; it holds the entries of the
 last run only, so it does not grow. Files are written atomically; one that cannot be read, or was
 written by another version, counts as empty. Turn it off with ``--no-cache`` or ``cache = false``.
+Entries are pickles, so the directory must be writable by you alone: it is created with mode 0700,
+and ``$MIGRATION_LINT_CACHE_DIR`` should not point at a shared folder.
 """
 
 from __future__ import annotations
