@@ -54,15 +54,27 @@ STATS = Stats([TableStats("public", name, rows, rows * 120) for name, rows in (
     ("audit_log", 1_200_000_000), ("events", 40_000_000), ("User", 5_000_000))] +
     [TableStats("app", "orders", 7, 700)])
 
-def lint_project(root: Path, project: fuzz_grammar.Project) -> RunReport | None:
+def write_project(root: Path, project: fuzz_grammar.Project) -> None:
+    for relative, data in project.files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def project_linter(root: Path, project: fuzz_grammar.Project):
+    """The Linter the project's options describe, and what discovery finds in it."""
     options = project.options
     config = Config(select=options["select"], pg_version=options["pg_version"], framework=options["framework"],
                     prisma_version=options["prisma_version"])
     found = discover([str(root / project.root)], framework=config.framework)
+    new = {f.path for f in found.files} if options["new"] else set()
+    return Linter(config, REGISTRY, stats=STATS if options["stats"] else None, new_paths=new), found
+
+
+def lint_project(root: Path, project: fuzz_grammar.Project) -> RunReport | None:
+    linter, found = project_linter(root, project)
     assert found.problems == [], found.problems
     assert len(found.files) == sum(1 for p in project.files if p.endswith(".sql")), [f.display for f in found.files]
-    new = {f.path for f in found.files} if options["new"] else set()
-    linter = Linter(config, REGISTRY, stats=STATS if options["stats"] else None, new_paths=new)
     return linter.run(found.files)
 
 
@@ -179,9 +191,7 @@ def _one_template_environment():
 
 
 def _check_project(tmp_path: Path, project: fuzz_grammar.Project) -> RunReport:
-    for relative, data in project.files.items():
-        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / relative).write_bytes(data)
+    write_project(tmp_path, project)
     run = lint_project(tmp_path, project)
     check_run(run, {tmp_path / relative: origin for relative, origin in project.origins.items()})
     return run
@@ -222,10 +232,7 @@ def test_reproducer_a_secret_glued_to_garbage_is_no_secret(tmp_path):
 def test_pipeline_invariants(project):
     with tempfile.TemporaryDirectory(prefix="migration-lint-fuzz-") as tmp:
         root = Path(tmp)
-        for relative, data in project.files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        write_project(root, project)
         run = lint_project(root, project)
         if run is not None:
             check_run(run, {root / relative: origin for relative, origin in project.origins.items()})
@@ -368,16 +375,8 @@ def test_parallel_and_cached_runs_report_the_same(project):
 
     with tempfile.TemporaryDirectory(prefix="migration-lint-same-") as tmp:
         root = Path(tmp)
-        for relative, data in project.files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        options = project.options
-        config = Config(select=options["select"], pg_version=options["pg_version"], framework=options["framework"],
-                        prisma_version=options["prisma_version"])
-        found = discover([str(root / project.root)], framework=config.framework)
-        new = {f.path for f in found.files} if options["new"] else set()
-        linter = Linter(config, REGISTRY, stats=STATS if options["stats"] else None, new_paths=new)
+        write_project(root, project)
+        linter, found = project_linter(root, project)
 
         def report(**kwargs) -> str:
             return render("json", linter.run(found.files, keep_trees=False, walked=found.walked, **kwargs),

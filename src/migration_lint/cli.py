@@ -10,7 +10,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from . import __version__
 
@@ -76,28 +77,28 @@ def _registry():
     return all_rules()
 
 
-def quiet_gc() -> None:
-    """Collect garbage rarely: a lint run allocates millions of small parse-tree objects that hold no
-    reference cycles, and the default thresholds spend a quarter of the run tracing them. Only when
-    this is the program: a process that calls main() keeps its own settings."""
-    if not _WHOLE_PROCESS:
-        return
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Collect garbage rarely while linting: a run allocates millions of small parse-tree objects that
+    hold no reference cycles, and the default thresholds spend a quarter of the run tracing them. The
+    caller's settings are restored afterwards (tests and tools call main() in their own process)."""
     import gc
 
-    gc.freeze()  # modules and rules loaded so far live as long as the process
+    threshold = gc.get_threshold()
+    gc.freeze()  # what exists now (modules, rules) lives on: never traced during the run
     gc.set_threshold(50_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _err(message: str) -> None:
     sys.stderr.write(f"migration-lint: {message}\n")
 
 
-_WHOLE_PROCESS = False  # main() runs as the program (not called by a test or another tool)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    global _WHOLE_PROCESS
-    _WHOLE_PROCESS = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in COMMANDS:
@@ -192,8 +193,11 @@ def cmd_check(argv: list[str]) -> int:
     except (ConfigError, RegistryError, StatsError) as exc:
         _err(str(exc))
         return EXIT_USAGE
-    quiet_gc()
+    with quiet_gc():
+        return _check(args, linter, config, registry)
 
+
+def _check(args: argparse.Namespace, linter, config, registry) -> int:
     from .discover import classify, discover
     from .model import Finding, FileReport, MigrationFile, Risk, Severity
 

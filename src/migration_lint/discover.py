@@ -218,6 +218,7 @@ def discover(
             result.problems.append((_display(path), problem))
             continue
         item = classify(path)
+        item.size = st.st_size if st is not None else None
         if framework and framework != "auto":
             item.framework = framework
         if item.direction == "down" and not include_down and not explicit:

@@ -65,6 +65,7 @@ class MigrationFile:
     direction: str = "up"
     change: str | None = None  # since the --diff base: "added", "modified", "renamed" or "deleted"
     trace: Any = None  # what `migration-lint trace` observed, one dict per statement (see trace.Step)
+    size: int | None = None  # bytes on disk when discovered (sizes the work for parallel runs)
 
 
 @dataclass

@@ -44,6 +44,8 @@ def _fork_available() -> bool:
 
 
 def _size(file: MigrationFile) -> int:
+    if file.size is not None:  # known from discovery
+        return file.size
     if file.text is not None:
         return len(file.text)
     if file.data is not None:

@@ -122,13 +122,19 @@ class Source:
     def line_count(self) -> int:
         return len(self._line_starts)
 
+    @property
+    def file_text(self) -> str:
+        """The text as the file has it (the one lines and positions refer to)."""
+        return self.text
+
     def line_text(self, line: int) -> str:
         """The text of a 1-based line without its line break."""
         if line < 1 or line > len(self._line_starts):
             return ""
+        text = self.file_text
         start = self._line_starts[line - 1]
-        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
-        return self.text[start:end].rstrip("\r\n")
+        end = self._line_starts[line] if line < len(self._line_starts) else len(text)
+        return text[start:end].rstrip("\r\n")
 
     def line_start(self, line: int) -> int:
         return self._line_starts[max(1, min(line, len(self._line_starts))) - 1]
@@ -164,9 +170,6 @@ class MappedSource(Source):
         line = bisect.bisect_right(self._line_starts, file_offset)
         return Position(line, file_offset - self._line_starts[line - 1] + 1)
 
-    def line_text(self, line: int) -> str:
-        if line < 1 or line > len(self._line_starts):
-            return ""
-        start = self._line_starts[line - 1]
-        end = self._line_starts[line] if line < len(self._line_starts) else len(self._file_text)
-        return self._file_text[start:end].rstrip("\r\n")
+    @property
+    def file_text(self) -> str:
+        return self._file_text
