@@ -23,10 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from migration_lint.cli import main as lint_main  # noqa: E402
-
 from squawk_venv import squawk_binary  # noqa: E402  (bench/ is on sys.path)
 
+from migration_lint.cli import main as lint_main  # noqa: E402
 
 # squawk rule → migration-lint rule checking the same pattern
 PAIRS = {

@@ -238,7 +238,7 @@ def write_statements(pool: list[str], n: int, path: Path) -> Path:
     """The first n statements of the pool, cycling; checked to parse as n statements."""
     from pglast import parser
 
-    from migration_lint import engine
+    from migration_lint.pipeline import engine
 
     text = "".join(pool[i % len(pool)] + ";\n" for i in range(n))
     count = len(json.loads(parser.parse_sql_json(text))["stmts"])
@@ -308,7 +308,7 @@ def count_schema_apply(argv: list[str]) -> tuple[int, int, int, int]:
     The counter is in shared memory, so the calls of the workers migration-lint forks count too.
     """
     import migration_lint.cli as cli
-    import migration_lint.schema as schema
+    import migration_lint.facts.schema as schema
 
     os.environ.update({k: v for k, v in CHILD_ENV.items() if k.startswith("MIGRATION_LINT_")})
     calls = multiprocessing.get_context("fork").Value("q", 0)

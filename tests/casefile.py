@@ -22,12 +22,12 @@ from typing import Any
 import yaml
 
 from migration_lint.config import Config
-from migration_lint.discover import classify
-from migration_lint.engine import Linter
+from migration_lint.facts.schema import Schema
+from migration_lint.ingest.discover import classify
 from migration_lint.model import FileReport, MigrationFile
-from migration_lint.parse import parse
-from migration_lint.registry import all_rules
-from migration_lint.schema import Schema
+from migration_lint.pipeline.engine import Linter
+from migration_lint.rules.registry import all_rules
+from migration_lint.syntax.parse import parse
 
 CASES_DIR = Path(__file__).parent / "rules"
 

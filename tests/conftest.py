@@ -46,7 +46,7 @@ def update_golden(request) -> bool:
 @pytest.fixture
 def schema_applies(monkeypatch) -> list[str]:
     """The migration of every statement applied to a schema model (replayed or linted), in order."""
-    from migration_lint.schema import Schema
+    from migration_lint.facts.schema import Schema
 
     applied: list[str] = []
     original = Schema.apply

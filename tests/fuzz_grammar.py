@@ -292,7 +292,7 @@ def alter_subcommand(draw) -> str:
         18: lambda: f"VALIDATE CONSTRAINT {draw(constraint_name())}",
         19: lambda: f"DROP CONSTRAINT {draw(st.sampled_from(['', 'IF EXISTS ']))}{draw(constraint_name())}",
         20: lambda: f"ALTER CONSTRAINT {draw(constraint_name())} DEFERRABLE INITIALLY DEFERRED",
-        21: lambda: f"SET WITHOUT CLUSTER",
+        21: lambda: "SET WITHOUT CLUSTER",
         22: lambda: f"CLUSTER ON {draw(index_name())}",
         23: lambda: f"SET {draw(st.sampled_from(['LOGGED', 'UNLOGGED']))}",
         24: lambda: f"SET (fillfactor = {draw(st.integers(10, 100))}, autovacuum_enabled = false)",
@@ -450,7 +450,7 @@ def do_block(draw) -> str:
     inner = draw(st.sampled_from([
         "PERFORM 1;",
         f"EXECUTE 'ALTER TABLE {draw(ident(PLAIN_NAMES))} ADD COLUMN x int';",
-        f"IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'mood') THEN CREATE TYPE mood AS ENUM ('a'); END IF;",
+        "IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'mood') THEN CREATE TYPE mood AS ENUM ('a'); END IF;",
         f"UPDATE {draw(table())} SET {draw(column())} = 0;",
         "RAISE NOTICE 'x %', 1;",
         "FOR r IN SELECT id FROM users LOOP UPDATE users SET name = 'x' WHERE id = r.id; COMMIT; END LOOP;",
@@ -478,7 +478,7 @@ def routine(draw) -> str:
                                      f"ALTER FUNCTION {name}() OWNER TO app", f"CALL {name}()"]))
     if kind == 4:
         return f"CREATE PROCEDURE p() LANGUAGE sql AS $$ UPDATE {draw(table())} SET x = 1 $$"
-    return f"CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql IMMUTABLE RETURN a + 1"
+    return "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql IMMUTABLE RETURN a + 1"
 
 
 RENAMED = ["status2", '"New"', "v2"]
@@ -556,14 +556,14 @@ def other_statement(draw) -> str:
         f"CREATE PUBLICATION pub FOR TABLE {t}", f"CREATE STATISTICS st ON a, b FROM {t}",
         f"CREATE RULE r AS ON INSERT TO {t} DO INSTEAD NOTHING", "CREATE DATABASE app2", "CREATE TABLESPACE ts LOCATION '/x'",
         f"ALTER TABLE {t} RENAME TO {draw(ident(PLAIN_NAMES))}", f"ALTER TABLE {t} SET SCHEMA app",
-        f"ALTER SCHEMA app RENAME TO app2", "ALTER EXTENSION pg_trgm UPDATE", f"SECURITY LABEL ON TABLE {t} IS 'x'",
-        f"CREATE EVENT TRIGGER et ON ddl_command_start EXECUTE FUNCTION f()", "IMPORT FOREIGN SCHEMA s FROM SERVER remote INTO app",
-        f"CREATE FOREIGN TABLE ft (a int) SERVER remote", f"CREATE CAST (text AS int) WITH INOUT",
-        f"CREATE AGGREGATE agg (int) (sfunc = int4pl, stype = int)", "CREATE COLLATION c (locale = 'C')",
-        f"CREATE OPERATOR === (leftarg = int, rightarg = int, function = int4eq)",
-        f"CREATE CONVERSION conv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8",
-        f"PREPARE q AS SELECT 1", "EXECUTE q", "DEALLOCATE q", f"DECLARE cur CURSOR FOR SELECT * FROM {t}",
-        f"CREATE TEXT SEARCH CONFIGURATION cfg (COPY = english)", f"CREATE ACCESS METHOD am TYPE TABLE HANDLER heap_tableam_handler",
+        "ALTER SCHEMA app RENAME TO app2", "ALTER EXTENSION pg_trgm UPDATE", f"SECURITY LABEL ON TABLE {t} IS 'x'",
+        "CREATE EVENT TRIGGER et ON ddl_command_start EXECUTE FUNCTION f()", "IMPORT FOREIGN SCHEMA s FROM SERVER remote INTO app",
+        "CREATE FOREIGN TABLE ft (a int) SERVER remote", "CREATE CAST (text AS int) WITH INOUT",
+        "CREATE AGGREGATE agg (int) (sfunc = int4pl, stype = int)", "CREATE COLLATION c (locale = 'C')",
+        "CREATE OPERATOR === (leftarg = int, rightarg = int, function = int4eq)",
+        "CREATE CONVERSION conv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8",
+        "PREPARE q AS SELECT 1", "EXECUTE q", "DEALLOCATE q", f"DECLARE cur CURSOR FOR SELECT * FROM {t}",
+        "CREATE TEXT SEARCH CONFIGURATION cfg (COPY = english)", "CREATE ACCESS METHOD am TYPE TABLE HANDLER heap_tableam_handler",
     ]))
 
 

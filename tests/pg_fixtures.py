@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from migration_lint.pgserver import PostgresServer, PostgresUnavailable
+from migration_lint.cli.trace.server import PostgresServer, PostgresUnavailable
 
 if TYPE_CHECKING:
     import psycopg

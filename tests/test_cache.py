@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from migration_lint.cli import main
-from migration_lint.engine import Linter
+from migration_lint.pipeline.engine import Linter
 
 SAMPLE = ("triggerdotdev__trigger.dev", "MarquezProject__marquez", "supabase__auth", "rust-lang__crates.io")
 
@@ -121,7 +121,7 @@ def test_what_a_report_depends_on_makes_a_miss(tmp_path, cache_dir, capsys, coun
                                                  "bytes": 9_000_000_000}]}))
         args.append(f"--stats={stats}")
     elif change == "source":  # an edited checkout of the linter itself
-        import migration_lint.rules.set_not_null as module
+        import migration_lint.rules.builtin.set_not_null as module
 
         path = Path(module.__file__)
         before = path.stat()

@@ -306,7 +306,7 @@ def test_console_script_runs_as_a_process(tmp_path):
 def test_plugin_that_fails_to_load_is_an_error(tmp_path, capsys, monkeypatch):
     from importlib import metadata
 
-    from migration_lint import registry
+    from migration_lint.rules import registry
 
     class BrokenEntryPoint:
         name, value, group = "broken", "broken_plugin:Rule", "migration_lint.rules"
@@ -329,9 +329,9 @@ def test_plugin_that_fails_to_load_is_an_error(tmp_path, capsys, monkeypatch):
 def test_plugin_rule_is_loaded_and_runs(tmp_path, capsys, monkeypatch):
     from importlib import metadata
 
-    from migration_lint import registry
     from migration_lint.model import Severity
-    from migration_lint.rule import Rule
+    from migration_lint.rules import registry
+    from migration_lint.rules.base import Rule
 
     class BanVacuum(Rule):
         """Bans VACUUM.
@@ -385,7 +385,7 @@ def test_plugin_rule_is_loaded_and_runs(tmp_path, capsys, monkeypatch):
 def test_plugin_scan_finds_declared_entry_points(tmp_path, monkeypatch):
     """The quick scan that spares importlib.metadata when no plugin is installed must see a plugin's
     distribution wherever it sits on sys.path."""
-    from migration_lint import registry
+    from migration_lint.rules import registry
 
     assert registry._may_have_plugins() is False  # this environment has no rule plugin
     site = tmp_path / "site"

@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from casefile import example_case, lint_case, positions
-from migration_lint.docs import render_all
-from migration_lint.registry import all_rules
-from migration_lint.rule import DOC_SECTIONS
+
+from migration_lint.report.docs import render_all
+from migration_lint.rules.base import DOC_SECTIONS
+from migration_lint.rules.registry import all_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = sorted(all_rules().values(), key=lambda r: r.id)

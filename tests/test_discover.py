@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_lint.discover import classify, discover
+from migration_lint.ingest.discover import classify, discover
 
 
 def touch(path: Path, text: str = "SELECT 1;\n") -> Path:

@@ -26,21 +26,21 @@ import re
 import tempfile
 from pathlib import Path
 
+import fuzz_grammar
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis.control import currently_in_test_context
 
-import fuzz_grammar
 from migration_lint.cli import main
 from migration_lint.config import Config
-from migration_lint.discover import discover
-from migration_lint.engine import Linter
-from migration_lint.estimate import Stats, TableStats
+from migration_lint.ingest.discover import discover
+from migration_lint.ingest.source import Source, decode
 from migration_lint.model import Risk, RunReport
-from migration_lint.registry import all_rules
+from migration_lint.pipeline.engine import Linter
 from migration_lint.report import render
 from migration_lint.report.markdown import GITHUB_LIMIT, MARKER, render_comment
-from migration_lint.source import Source, decode
+from migration_lint.risk.estimate import Stats, TableStats
+from migration_lint.rules.registry import all_rules
 
 LONG_RUN = bool(os.environ.get("MIGRATION_LINT_FUZZ_EXAMPLES"))
 EXAMPLES = int(os.environ.get("MIGRATION_LINT_FUZZ_EXAMPLES") or 200)
@@ -370,8 +370,8 @@ SAME_EXAMPLES = max(30, EXAMPLES // 20)
 def test_parallel_and_cached_runs_report_the_same(project):
     """Two processes (the directory split in two), a cold cache and a warm one: the JSON report of each is
     byte-identical to the plain run's, whatever the project."""
-    from migration_lint import parallel
-    from migration_lint.cache import Cache
+    from migration_lint.pipeline import parallel
+    from migration_lint.pipeline.cache import Cache
 
     with tempfile.TemporaryDirectory(prefix="migration-lint-same-") as tmp:
         root = Path(tmp)

@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from fake_github import FakeGitHub
-from migration_lint import gitdiff, review
+
 from migration_lint.cli import main
+from migration_lint.cli.review import command as review
+from migration_lint.ingest import gitdiff
 
 MIGRATIONS = "prisma/migrations"
 BASE_FILES = {

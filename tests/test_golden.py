@@ -53,11 +53,11 @@ def test_json_rendered_file_by_file_is_the_whole_dump(corpus):
     import orjson
 
     from migration_lint.config import Config
-    from migration_lint.discover import discover
-    from migration_lint.engine import Linter
+    from migration_lint.ingest.discover import discover
     from migration_lint.model import RunReport
-    from migration_lint.registry import all_rules
+    from migration_lint.pipeline.engine import Linter
     from migration_lint.report import json as json_report
+    from migration_lint.rules.registry import all_rules
 
     found = discover([str(corpus / "MarquezProject__marquez"), str(corpus / "supabase__auth")])
     run = Linter(Config(), all_rules()).run(found.files, walked=found.walked, keep_trees=False)

@@ -52,13 +52,13 @@ import pytest
 from lock_cases import CASES, Case
 from pg_fixtures import pg_db, pg_server  # noqa: F401
 
-from migration_lint import locks
-from migration_lint.ast import unwrap
-from migration_lint.locks import STRENGTH, Effect, Model, Settings
-from migration_lint.parse import parse
-from migration_lint.pgserver import SERVICE_USER, PostgresServer
-from migration_lint.schema import Schema, Table
-from migration_lint.trace import counted, display_name
+from migration_lint.cli.trace.command import counted, display_name
+from migration_lint.cli.trace.server import SERVICE_USER, PostgresServer
+from migration_lint.facts import locks
+from migration_lint.facts.locks import STRENGTH, Effect, Model, Settings
+from migration_lint.facts.schema import Schema, Table
+from migration_lint.syntax.ast import unwrap
+from migration_lint.syntax.parse import parse
 
 pytestmark = pytest.mark.postgres
 

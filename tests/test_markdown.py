@@ -13,14 +13,25 @@ import pytest
 
 from migration_lint import __version__
 from migration_lint.config import Config
-from migration_lint.discover import discover
-from migration_lint.engine import Linter
+from migration_lint.ingest.discover import discover
 from migration_lint.model import FileReport, Finding, MigrationFile, Risk, RunReport, Severity
-from migration_lint.registry import all_rules
+from migration_lint.pipeline.engine import Linter
 from migration_lint.report.markdown import (
-    BUDGET, CHECKLIST, CHECKLIST_ITEMS, GITHUB_LIMIT, MARKER, checklist, code, inert, lock_words, render,
-    render_comment, rich, safe_url,
+    BUDGET,
+    CHECKLIST,
+    CHECKLIST_ITEMS,
+    GITHUB_LIMIT,
+    MARKER,
+    checklist,
+    code,
+    inert,
+    lock_words,
+    render,
+    render_comment,
+    rich,
+    safe_url,
 )
+from migration_lint.rules.registry import all_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -267,7 +278,7 @@ def test_summary_render_has_no_marker(monkeypatch):
 
 
 def test_estimates_column_only_with_stats(monkeypatch, update_golden):
-    from migration_lint.estimate import parse_stats
+    from migration_lint.risk.estimate import parse_stats
 
     monkeypatch.chdir(ROOT)
     assert "| estimate |" not in render_comment(lint(["examples/prisma/migrations"])).body

@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from migration_lint import parallel
 from migration_lint.cli import main
+from migration_lint.pipeline import parallel
 
 pytestmark = pytest.mark.skipif(not parallel._fork_available(), reason="parallel runs need fork")
 
@@ -37,9 +37,9 @@ def test_corpus_sample_is_the_same_in_one_and_two_processes(corpus, capsys):
 
 def test_one_directory_split_in_two_is_the_same(corpus, capsys):
     from migration_lint.config import Config
-    from migration_lint.discover import discover
-    from migration_lint.engine import Linter
-    from migration_lint.registry import all_rules
+    from migration_lint.ingest.discover import discover
+    from migration_lint.pipeline.engine import Linter
+    from migration_lint.rules.registry import all_rules
 
     root = corpus / "triggerdotdev__trigger.dev"
     linter = Linter(Config(), all_rules())
@@ -62,8 +62,8 @@ def test_a_dead_worker_costs_nothing(tmp_path, capsys, monkeypatch):
 
 
 def test_small_runs_stay_in_one_process(tmp_path):
-    from migration_lint.engine import Step, Unit
     from migration_lint.model import MigrationFile
+    from migration_lint.pipeline.engine import Step, Unit
 
     small = tmp_path / "V1__a.sql"
     small.write_text("SELECT 1;\n")

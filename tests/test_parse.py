@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from migration_lint.parse import parse, statement_kind
-from migration_lint.source import Source, decode
+from migration_lint.ingest.source import Source, decode
+from migration_lint.syntax.parse import parse, statement_kind
 
 
 def test_positions_kinds_and_sql():

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pg_fixtures import pg_db, pg_server  # noqa: F401
 
-from migration_lint import pgserver
-from migration_lint.pgserver import (
+from migration_lint.cli.trace import server as pgserver
+from migration_lint.cli.trace.server import (
     PG_BIN_ENV,
     PostgresServer,
     PostgresStartError,

@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fake_github import FakeGitHub
-from migration_lint import review
+
 from migration_lint.cli import main
+from migration_lint.cli.review import command as review
 from migration_lint.report.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from migration_lint.cli import main
-from migration_lint.engine import MAX_FILE_BYTES
+from migration_lint.pipeline.engine import MAX_FILE_BYTES
 
 FORMATS = ("text", "json", "github", "sarif")
 GOOD_NAME = "001_add_index_i.sql"
@@ -833,10 +833,10 @@ def test_github_report_has_no_raw_control_characters(tmp_path, capsys, monkeypat
 
 def _markdown(paths: list[str]) -> str:
     from migration_lint.config import Config
-    from migration_lint.discover import discover
-    from migration_lint.engine import Linter
-    from migration_lint.registry import all_rules
+    from migration_lint.ingest.discover import discover
+    from migration_lint.pipeline.engine import Linter
     from migration_lint.report.markdown import render_comment
+    from migration_lint.rules.registry import all_rules
 
     run = Linter(Config(), all_rules()).run(discover(paths).files)
     return render_comment(run).body

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from casefile import CASES_DIR, lint_case, load_cases, positions
-from migration_lint.registry import all_rules
+
+from migration_lint.rules.registry import all_rules
 
 
 def _all_cases():

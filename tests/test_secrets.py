@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migration_lint.cli import main
-from migration_lint.secrets import may_hold_secret
+from migration_lint.facts.secrets import may_hold_secret
 
 SECRETS = {
     "role password": "Tr0ub4dor&3-horse-battery-staple",

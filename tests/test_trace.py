@@ -32,11 +32,12 @@ from typing import Any
 import pytest
 from pg_fixtures import pg_server  # noqa: F401
 
-from migration_lint import pgserver, trace
-from migration_lint.ast import unwrap
 from migration_lint.cli import main
-from migration_lint.parse import parse
-from migration_lint.pgserver import SERVICE_USER, PostgresServer, PostgresUnavailable
+from migration_lint.cli.trace import command as trace
+from migration_lint.cli.trace import server as pgserver
+from migration_lint.cli.trace.server import SERVICE_USER, PostgresServer, PostgresUnavailable
+from migration_lint.syntax.ast import unwrap
+from migration_lint.syntax.parse import parse
 
 COVERAGE = Path(__file__).parent / "trace_cases" / "coverage"
 
@@ -526,8 +527,8 @@ def test_review_trace_section(pg_server, tmp_path, monkeypatch):  # noqa: F811
 
 
 def test_comment_without_a_trace_has_no_trace_section():
-    from migration_lint.engine import lint_text
     from migration_lint.model import RunReport
+    from migration_lint.pipeline.engine import lint_text
     from migration_lint.report.markdown import render_comment
 
     report = lint_text('CREATE INDEX "Post_slug_idx" ON "Post"("slug");\n')

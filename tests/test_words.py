@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_lint.engine import lint_text
+from migration_lint.pipeline.engine import lint_text
 
 
 @pytest.mark.parametrize(("sql", "sentence"), [

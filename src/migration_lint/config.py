@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from .model import Severity
+from migration_lint.model import Severity
 
 
 def _toml():

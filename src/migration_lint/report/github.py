@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import RunReport, Severity
-from .sanitize import terminal, utf8
+from migration_lint.model import RunReport, Severity
+from migration_lint.report.sanitize import terminal, utf8
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
-from ..model import FileReport, Finding, RunReport
-from .sanitize import utf8
-from .words import impact
+from migration_lint import __version__
+from migration_lint.model import FileReport, Finding, RunReport
+from migration_lint.report.sanitize import utf8
+from migration_lint.report.words import impact
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:

@@ -23,10 +23,10 @@ from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
 
-from .. import __version__
-from ..model import FileReport, Finding, Risk, RunReport, Severity, StatementReport
-from .sanitize import one_line, terminal, utf8
-from .words import impact
+from migration_lint import __version__
+from migration_lint.model import FileReport, Finding, Risk, RunReport, Severity, StatementReport
+from migration_lint.report.sanitize import one_line, terminal, utf8
+from migration_lint.report.words import impact
 
 MARKER = "<!-- migration-lint:comment -->"
 GITHUB_LIMIT = 65_536  # characters in an issue comment body
@@ -280,7 +280,7 @@ TRACE_EVENTS = 20  # failure and mismatch lines in the trace section at most
 
 def trace_views(run: RunReport, level: str) -> tuple[list[TraceView], int]:
     """The traced migrations (none without a trace), and how many event lines were left out."""
-    from ..trace import STATUSES, statement_traces
+    from migration_lint.cli.trace.command import STATUSES, statement_traces
 
     views: list[TraceView] = []
     budget = TRACE_EVENTS if level in ("full", "compact") else 0
@@ -350,7 +350,7 @@ def _environment():
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("migration_lint", "templates"),
+        loader=jinja2.PackageLoader("migration_lint.report", "templates"),
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

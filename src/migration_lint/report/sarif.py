@@ -6,9 +6,9 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
-from ..model import RunReport, Severity
-from .sanitize import utf8
+from migration_lint import __version__
+from migration_lint.model import RunReport, Severity
+from migration_lint.report.sanitize import utf8
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

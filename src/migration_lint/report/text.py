@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..model import Risk, RunReport, Severity
-from .sanitize import one_line, terminal_line
-from .words import impact
+from migration_lint.model import Risk, RunReport, Severity
+from migration_lint.report.sanitize import one_line, terminal_line
+from migration_lint.report.words import impact
 
 _COLORS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36",
            Risk.HIGH: "31", Risk.MEDIUM: "33", Risk.LOW: "32"}

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from .. import ast
-from ..locks import blocks
-from ..model import StatementReport
+from migration_lint.facts.locks import blocks
+from migration_lint.model import StatementReport
+from migration_lint.syntax import ast
 
 _VALIDATES = ("AlterTableStmt", "AlterDomainStmt")
 

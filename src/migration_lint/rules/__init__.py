@@ -1,1 +1,1 @@
-"""Built-in rules: one rule class per module. The registry finds them; nothing else lists them."""
+"""Stage 4, rules: the rule contract, the registry of built-in and plugin rules, and shared SQL recipes."""

@@ -1,0 +1,1 @@
+"""`migration-lint review`: a pull request's migrations, one comment kept up to date."""

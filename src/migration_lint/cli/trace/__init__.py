@@ -1,0 +1,1 @@
+"""`migration-lint trace`: run migrations on a real PostgreSQL and compare with the static analysis."""

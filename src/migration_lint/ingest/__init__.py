@@ -1,0 +1,1 @@
+"""Stage 1, ingest: paths → migration files → decoded text (discovery, layouts, git changes)."""

@@ -1,0 +1,1 @@
+"""Stage 5, risk: findings and locks → LOW / MEDIUM / HIGH, and duration estimates from table sizes."""

@@ -1,0 +1,1 @@
+"""The built-in rules: one module per rule, one rule class per module (found by the registry)."""

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from migration_lint.facts.context import Context
+from migration_lint.model import Finding, Severity
+from migration_lint.rules.base import Rule
+from migration_lint.rules.builtin._helpers import prisma_edit_hint
+from migration_lint.syntax import ast
+
+
+class UniqueWithoutIndex(Rule):
+    """`ADD CONSTRAINT … UNIQUE` or `PRIMARY KEY` that builds its index, on a table in use.
+
+    Also covers `UNIQUE` / `PRIMARY KEY` written inside `ADD COLUMN`. The
+    `USING INDEX` form, which adopts an index built beforehand, is not
+    reported, nor are tables created earlier in the same migration.
+
+    ## Why is this bad?
+    PostgreSQL builds the unique index while the statement holds an ACCESS
+    EXCLUSIVE lock on the table: reads and writes wait for the whole index
+    build, minutes on a large table. `CREATE UNIQUE INDEX CONCURRENTLY` builds
+    the same index while reads and writes go on, and `ADD CONSTRAINT … USING
+    INDEX` then turns it into the constraint with only a brief lock.
+
+    ## Example
+    ```sql
+    ALTER TABLE "User" ADD CONSTRAINT "User_email_key" UNIQUE ("email");
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE UNIQUE INDEX CONCURRENTLY "User_email_key" ON "User" ("email");
+    ALTER TABLE "User" ADD CONSTRAINT "User_email_key" UNIQUE USING INDEX "User_email_key";
+    ```
+
+    ## When it's fine
+    On a table created in the same migration, or a small one. A plain unique
+    index (`CREATE UNIQUE INDEX CONCURRENTLY` alone) enforces uniqueness just as
+    well when nothing needs the constraint itself (a foreign key can reference
+    a unique index). `ADD PRIMARY KEY … USING INDEX` still makes its columns
+    NOT NULL, which scans the table unless they already are (see
+    `set-not-null`). `CREATE INDEX CONCURRENTLY` does not work on a partitioned
+    table.
+
+    ## References
+    - PostgreSQL: [ALTER TABLE, ADD table_constraint_using_index](https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX)
+    - PostgreSQL: [CREATE INDEX CONCURRENTLY](https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY)
+    - strong_migrations: [Adding a unique constraint](https://github.com/ankane/strong_migrations#adding-a-unique-constraint)
+    """
+
+    id = "unique-without-index"
+    summary = "ADD UNIQUE / PRIMARY KEY builds its index under ACCESS EXCLUSIVE (blocks reads and writes)"
+    severity = Severity.ERROR
+    targets = ("AlterTableStmt",)
+    lock = "ACCESS EXCLUSIVE"
+
+    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
+        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+            return
+        table = ast.relation_name(node.get("relation"))
+        if ctx.is_new_table(table):
+            return
+        for item in node.get("cmds") or ():
+            _, cmd = ast.unwrap(item)
+            subtype = cmd.get("subtype")
+            if subtype == "AT_AddConstraint":
+                _, con = ast.unwrap(cmd.get("def"))
+                if con.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not con.get("indexname"):
+                    yield self._finding(con, ast.strings(con.get("keys")), table, ctx, inline=False)
+            elif subtype == "AT_AddColumn":
+                _, coldef = ast.unwrap(cmd.get("def"))
+                for item2 in coldef.get("constraints") or ():
+                    _, con = ast.unwrap(item2)
+                    if con.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not con.get("indexname"):
+                        yield self._finding(con, [coldef.get("colname", "?")], table, ctx, inline=True)
+
+    def _finding(self, con: dict, columns: list[str], table: str, ctx: Context, *, inline: bool) -> Finding:
+        qt = ast.quote_qualified(table)
+        primary = con.get("contype") == "CONSTR_PRIMARY"
+        kind = "PRIMARY KEY" if primary else "UNIQUE"
+        base = table.split(".")[-1]
+        name = con.get("conname") or (f"{base}_pkey" if primary else f"{base}_{'_'.join(columns)}_key")[:63]
+        qn = ast.quote_ident(name)
+        cols = ", ".join(ast.quote_ident(c) for c in columns)
+        include = ast.strings(con.get("including"))
+        include_sql = f" INCLUDE ({', '.join(ast.quote_ident(c) for c in include)})" if include else ""
+        nulls = " NULLS NOT DISTINCT" if con.get("nulls_not_distinct") else ""
+        index_sql = f"CREATE UNIQUE INDEX CONCURRENTLY {qn} ON {qt} ({cols}){include_sql}{nulls};"
+        adopt_sql = f"ALTER TABLE {qt} ADD CONSTRAINT {qn} {kind} USING INDEX {qn};"
+        steps = f"`{index_sql}` (outside a transaction block), then `{adopt_sql}` (a brief lock)"
+        if inline:
+            column = ast.quote_ident(columns[0])
+            where = f"ADD COLUMN {column} … {kind}"
+            steps = f"add the column without {kind}, then " + steps
+        else:
+            where = f"ADD CONSTRAINT {qn} {kind}"
+        not_null = (" The primary key columns must already be NOT NULL, or ADD PRIMARY KEY scans the table to make "
+                    "them so (see `set-not-null`)." if primary else "")
+        return ctx.finding(
+            con,
+            f"{where} builds a unique index on {qt} under an ACCESS EXCLUSIVE lock: reads and writes of {qt} wait "
+            "until the whole index is built",
+            help=f"Build the index first without blocking: {steps}.{not_null}" + prisma_edit_hint(ctx),
+        )

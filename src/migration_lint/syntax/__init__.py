@@ -1,0 +1,1 @@
+"""Stage 2, syntax: text → statements, comments and directives (pglast), and helpers for the parse tree."""
