@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from migration_lint.cli import main
-from migration_lint.pipeline.engine import MAX_FILE_BYTES
+from migration_lint.pipeline.load import MAX_FILE_BYTES
 
 FORMATS = ("text", "json", "github", "sarif")
 GOOD_NAME = "001_add_index_i.sql"

@@ -109,6 +109,7 @@ class Finding:
     statement: int | None = None  # index of the statement it is about
     risk: Risk | None = None  # the risk this finding implies for its statement
     suppressed: bool = False
+    fails: bool = False  # the statement fails when deployed (its rule says so)
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.line, self.column, self.rule)

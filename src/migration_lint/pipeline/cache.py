@@ -37,7 +37,8 @@ from migration_lint import __version__
 from migration_lint.model import FileReport, MigrationFile
 
 if TYPE_CHECKING:
-    from migration_lint.pipeline.engine import Linter, Unit
+    from migration_lint.pipeline.engine import Linter
+    from migration_lint.pipeline.units import Unit
 
 FORMAT = 1
 
@@ -140,7 +141,7 @@ class Cache:
 
     def lookup(self, files: list[MigrationFile], units: list["Unit"]) -> tuple[dict[int, FileReport], list["Unit"]]:
         """Reports found in the cache, and the units left to lint (hits turned into replays)."""
-        from migration_lint.pipeline.engine import Step, Unit
+        from migration_lint.pipeline.units import Step, Unit
 
         found: dict[int, FileReport] = {}
         todo: list[Unit] = []

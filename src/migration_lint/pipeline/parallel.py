@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from migration_lint.model import FileReport, MigrationFile
 
 if TYPE_CHECKING:
-    from migration_lint.pipeline.engine import Linter, Unit
+    from migration_lint.pipeline.engine import Linter
+    from migration_lint.pipeline.units import Unit
 
 # Below this much SQL (bytes), forking costs more than it saves.
 MIN_PARALLEL_BYTES = 256 * 1024
@@ -72,7 +73,7 @@ def workers(jobs: int | None, units: list["Unit"]) -> int:
 
 def split(units: list["Unit"], workers: int, linter: "Linter") -> list["Unit"]:
     """Split directories larger than a worker's share into consecutive chunks (at most one per worker)."""
-    from migration_lint.pipeline.engine import Step, Unit
+    from migration_lint.pipeline.units import Step, Unit
 
     costs = [sum(_size(step.file) for step in unit.steps if step.index is not None) for unit in units]
     share = max(1, sum(costs) // workers)
@@ -111,7 +112,7 @@ def _run(number: int) -> tuple[dict[int, bytes], bytes | None]:
 
     assert _work is not None
     linter, files, units = _work
-    from migration_lint.pipeline.engine import drop_trees
+    from migration_lint.pipeline.units import drop_trees
 
     unit = units[number]
     reports = linter.run_unit(files, unit)
@@ -125,7 +126,7 @@ def _run(number: int) -> tuple[dict[int, bytes], bytes | None]:
 
 def _here(linter: "Linter", files: list[MigrationFile], unit: "Unit") -> dict[int, FileReport]:
     """A unit linted in this process, its reports like a worker's (no parse trees)."""
-    from migration_lint.pipeline.engine import drop_trees
+    from migration_lint.pipeline.units import drop_trees
 
     reports = linter.run_unit(files, unit)
     drop_trees(reports.values())

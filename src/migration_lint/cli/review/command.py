@@ -244,7 +244,7 @@ def _lint(args, linter, config, registry, base: str | None, context: GitHubConte
     """Discover (and with a base, select) the migrations and lint them; returns the run and its scope."""
     from migration_lint.ingest import gitdiff
     from migration_lint.ingest.discover import discover
-    from migration_lint.model import FileReport, Finding, MigrationFile, Risk, Severity
+    from migration_lint.model import MigrationFile
 
     paths = [p for p in args.paths if p != "-"]
     if "-" in args.paths:
@@ -268,10 +268,7 @@ def _lint(args, linter, config, registry, base: str | None, context: GitHubConte
     if gone:
         run.files.extend(gitdiff.deleted_reports(linter, gone))
     for path, message in found.problems:
-        bad = FileReport(file=MigrationFile(None, path), risk=Risk.HIGH, risk_reason=message, error=message)
-        rule = registry.get("parse-error")
-        bad.findings.append(Finding("parse-error", Severity.ERROR, 1, 1, 1, 2, message, "", rule.url() if rule else ""))
-        run.files.append(bad)
+        run.files.append(linter.problem_report(path, message))
     if not run.files:
         _err("no migration changed since " + base if base is not None else "no migration files found")
     return run, scope

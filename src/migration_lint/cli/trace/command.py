@@ -5,7 +5,7 @@ a table; ``trace`` runs the migrations and measures it, statement by
 statement, then puts both side by side.
 
 Where it runs
-    By default on a disposable server (:class:`~migration_lint.pgserver.PostgresServer`:
+    By default on a disposable server (:class:`~migration_lint.cli.trace.server.PostgresServer`:
     a private cluster in a temporary directory, unix socket only), one database
     per migration folder; the server is stopped and its directory removed on
     every exit path. ``--install-postgres`` lets it install the server
@@ -51,7 +51,7 @@ What runs
 
 How a migration runs
     The way its tool runs it, from the engine's transaction facts
-    (:func:`~migration_lint.context.implicit_transaction` and the file's own
+    (:func:`~migration_lint.facts.transactions.implicit_transaction` and the file's own
     ``BEGIN``/``COMMIT``): a file the tool runs as one transaction (Prisma
     before 7.4, golang-migrate and Supabase multi-statement files, Drizzle,
     Flyway, dbmate, Diesel) is wrapped in ``BEGIN`` … ``COMMIT`` (after a
@@ -111,6 +111,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migration_lint.facts.locks import STRENGTH, Model, Settings
+from migration_lint.pipeline import lint
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from migration_lint.model import FileReport, MigrationFile, RunReport, Statement
@@ -705,9 +706,9 @@ def _error(exc: BaseException) -> dict[str, Any]:
 
 
 def _non_transactional(stmt: "Statement", pg_version: float) -> bool:
-    from migration_lint.facts.context import _non_transactional as engine_fact
+    from migration_lint.facts.transactions import non_transactional
 
-    if engine_fact(stmt, pg_version):
+    if non_transactional(stmt, pg_version):
         return True
     return not Model(Settings(pg_version=pg_version)).effect(stmt.node_type, stmt.node).transactional
 
@@ -1341,7 +1342,7 @@ def trace_files(files: list["MigrationFile"], linter: "Linter", options: TraceOp
                 static: "RunReport | None" = None) -> TraceResult:
     """Run the migrations and attach each one's steps to ``file.trace``. Raises TraceError."""
     from migration_lint.cli.trace.server import PostgresError, PostgresServer
-    from migration_lint.facts.context import implicit_transaction
+    from migration_lint.facts.transactions import implicit_transaction
 
     psycopg = _load_psycopg()
     if options.rows < 0:
@@ -1409,7 +1410,7 @@ def _trace_group(db: _Database, group: Path | None, members: list["MigrationFile
     stopped: str | None = None
     seeded_once = False
     for file, under_review in _schedule(group, members, options.history):
-        loaded = linter.load(file)
+        loaded = lint.load_file(file, linter.config)
         statements = loaded.parsed.statements if loaded.parsed is not None and loaded.error is None else None
         if not under_review:
             if stopped is not None and not options.keep_going:
@@ -1680,7 +1681,6 @@ def cmd_trace(argv: list[str]) -> int:
         return EXIT_USAGE
 
     from migration_lint.ingest.discover import discover
-    from migration_lint.model import FileReport, Finding, MigrationFile, Risk, Severity
 
     found = discover(args.paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
     if not found.files:
@@ -1698,10 +1698,7 @@ def cmd_trace(argv: list[str]) -> int:
         return EXIT_USAGE
     run = linter.run(found.files, history=options.history)
     for path, message in found.problems:
-        bad = FileReport(file=MigrationFile(None, path), risk=Risk.HIGH, risk_reason=message, error=message)
-        rule = registry.get("parse-error")
-        bad.findings.append(Finding("parse-error", Severity.ERROR, 1, 1, 1, 2, message, "", rule.url() if rule else ""))
-        run.files.append(bad)
+        run.files.append(linter.problem_report(path, message))
 
     fmt = args.format or "text"
     color = use_color(args, fmt)

@@ -6,9 +6,11 @@ from migration_lint.facts.context import Context
 from migration_lint.facts.locks import VOLATILE_FUNCTIONS, volatile_expression
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
-from migration_lint.rules.builtin._locking import COLUMN_CONSTRAINT_WORDS, batched_update, clause_text, sql_type
+from migration_lint.rules.recipes import batched_update, prisma_edit_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
+from migration_lint.syntax.text import COLUMN_CONSTRAINT_WORDS, clause_text
+from migration_lint.syntax.types import sql_type
 
 _SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 _SERIAL_BASE = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
@@ -59,24 +61,17 @@ class AddColumnRewrite(Rule):
     id = "add-column-rewrite"
     summary = "ADD COLUMN with a volatile default, a stored generated, identity or serial column rewrites the table"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    alter_commands = ("AT_AddColumn",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        table = ast.relation_name(node.get("relation"))
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        table = cmd.table
         if ctx.is_new_table(table):
             return
-        qt = ast.quote_qualified(table)
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_AddColumn":
-                continue
-            _, coldef = ast.unwrap(cmd.get("def"))
-            finding = self._column(coldef, table, qt, ctx)
-            if finding is not None:
-                yield finding
+        _, coldef = cmd.definition
+        finding = self._column(coldef, table, ast.quote_qualified(table), ctx)
+        if finding is not None:
+            yield finding
 
     def _column(self, coldef: dict, table: str, qt: str, ctx: Context) -> Finding | None:
         column = coldef.get("colname", "?")
@@ -143,7 +138,7 @@ class AddColumnRewrite(Rule):
                 expr = con.get("raw_expr")
                 if expr is None or _is_null(expr):
                     continue
-                default_sql = clause_text(ctx, con.get("location"), COLUMN_CONSTRAINT_WORDS, skip_first=1) or "<value>"
+                default_sql = clause_text(ctx.source, ctx.statement, con.get("location"), COLUMN_CONSTRAINT_WORDS, skip_first=1) or "<value>"
                 if ctx.pg_version < 11:
                     return ctx.finding(
                         con,

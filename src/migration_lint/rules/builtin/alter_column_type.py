@@ -4,11 +4,12 @@ from typing import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import SERIAL_BASE, plain_cast, split_type, type_change_rewrites
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
-from migration_lint.rules.builtin._locking import batched_update, clause_text, sql_type, type_words
+from migration_lint.rules.recipes import batched_update, prisma_edit_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.text import clause_text
+from migration_lint.syntax.types import sql_type, type_words
 
 
 class AlterColumnType(Rule):
@@ -57,11 +58,12 @@ class AlterColumnType(Rule):
     id = "alter-column-type"
     summary = "ALTER COLUMN … TYPE rewrites the table and its indexes under ACCESS EXCLUSIVE"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    statements = ("AlterTableStmt",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
             return
         table = ast.relation_name(node.get("relation"))
         if ctx.is_new_table(table):
@@ -69,12 +71,12 @@ class AlterColumnType(Rule):
         qt = ast.quote_qualified(table)
         model = ctx.schema.table(table)
         found: list[tuple[dict, str, str, str]] = []  # (anchor, column, message, help) per rewriting subcommand
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_AlterColumnType":
+        # one ALTER TABLE statement rewrites the table once, however many columns it changes: one finding
+        for cmd in ast.alter_commands(node):
+            if cmd.subtype != "AT_AlterColumnType":
                 continue
-            column = cmd.get("name", "?")
-            _, coldef = ast.unwrap(cmd.get("def"))
+            column = cmd.name or "?"
+            _, coldef = cmd.definition
             new_type = ast.type_name(coldef.get("typeName"))
             new_sql = sql_type(coldef.get("typeName"))
             using = coldef.get("raw_default")
@@ -102,7 +104,7 @@ class AlterColumnType(Rule):
             new_column = ast.quote_ident(f"{column}_new")
             using_sql = ""
             if using is not None:
-                using_sql = clause_text(ctx, _using_location(ctx, coldef), frozenset({"COLLATE"}))
+                using_sql = clause_text(ctx.source, ctx.statement, _using_location(ctx, coldef), frozenset({"COLLATE"}))
             expression = using_sql or f"{qc}::{new_sql}"
             pending = f"{new_column} IS NULL AND {qc} IS NOT NULL"
             help_text = (

@@ -78,7 +78,7 @@ class EditedMigration(Rule):
     id = "edited-migration"
     summary = "A migration that exists on the base branch was edited, renamed or deleted (review / --diff only)"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    migration = True
     risk = Risk.HIGH
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:

@@ -3,9 +3,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import created_before
 from migration_lint.syntax import ast
 
 
@@ -65,14 +64,15 @@ class EnumRenameValue(Rule):
     id = "enum-rename-value"
     summary = "RENAME VALUE of an enum breaks the running code that writes or compares the old label"
     severity = Severity.WARNING
-    targets = ("AlterEnumStmt",)
+    statements = ("AlterEnumStmt",)
     risk = Risk.MEDIUM
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or not node.get("oldVal") or node.get("newVal") is None:
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if not node.get("oldVal") or node.get("newVal") is None:
             return
         type_name = ".".join(ast.strings(node.get("typeName")))
-        if created_before(ctx, "type", type_name):
+        if ctx.created_before("type", type_name):
             return
         old, new = node["oldVal"], node["newVal"]
         qt = ast.quote_qualified(type_name)

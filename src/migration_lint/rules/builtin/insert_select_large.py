@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.unbatched_data_change import is_new_table, key_columns, primary_key, targets_few_rows
 from migration_lint.syntax import ast
 
 _SYSTEM_SCHEMAS = ("pg_catalog.", "information_schema.")
@@ -87,12 +87,12 @@ class InsertSelectLarge(Rule):
     id = "insert-select-large"
     summary = "INSERT … SELECT copies a whole table in one transaction: batch it by key"
     severity = Severity.WARNING
-    targets = ("InsertStmt",)
+    statements = ("InsertStmt",)
     lock = "ROW EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node or node.get("selectStmt") is None:
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("selectStmt") is None:
             return
         select = node["selectStmt"]
         outer = ast.inner(select)
@@ -104,15 +104,15 @@ class InsertSelectLarge(Rule):
             if branch.get("valuesLists") or branch.get("limitCount") is not None:
                 continue
             tables = _from_tables(branch, ctes)
-            if not tables or any(is_new_table(ctx, name) for _, name in tables):
+            if not tables or any(ctx.is_new_table(name) for _, name in tables):
                 continue  # rows driven by a table this migration created and filled
             where = branch.get("whereClause")
-            if where is not None and any(targets_few_rows(where, key_columns(ctx, name)) for _, name in tables):
+            if where is not None and any(targets_few_rows(where, key_columns(ctx.schema, name)) for _, name in tables):
                 continue
             rangevar, source = tables[0]
             target = ast.relation_name(node.get("relation"))
             qs, qt = ast.quote_qualified(source), ast.quote_qualified(target)
-            key = ast.quote_ident(primary_key(ctx, source))
+            key = ast.quote_ident(primary_key(ctx.schema, source))
             alias = (rangevar.get("alias") or {}).get("aliasname")
             ref = f"{ast.quote_ident(alias)}.{key}" if alias else f"{qs}.{key}"
             yield ctx.finding(

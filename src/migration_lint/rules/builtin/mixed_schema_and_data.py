@@ -54,7 +54,7 @@ class MixedSchemaAndData(Rule):
     id = "mixed-schema-and-data"
     summary = "DDL and data changes in one migration: split into expand → backfill → contract"
     severity = Severity.WARNING
-    targets = ("Migration",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
         schema_stmt = None
@@ -64,7 +64,7 @@ class MixedSchemaAndData(Rule):
                 if stmt.node_type == "CopyStmt" and not stmt.node.get("is_from"):
                     continue
                 target = ast.relation_name(stmt.node.get("relation")) if stmt.node.get("relation") else None
-                if target and ast.table_key(target) in ctx.created_here[stmt.index]:
+                if target and ast.table_key(target) in ctx.created[stmt.index]:
                     continue  # seeding or fixing up a table this migration created: nobody uses it yet
                 if data_stmt is None:
                     data_stmt = stmt
@@ -74,7 +74,6 @@ class MixedSchemaAndData(Rule):
             return
         target = data_stmt.node.get("relation")
         table = ast.quote_qualified(ast.relation_name(target)) if target else "the table"
-        ctx.index = data_stmt.index
         yield ctx.finding(
             data_stmt,
             f"this migration changes the schema ({schema_stmt.kind} on line {schema_stmt.line}) and the data "
@@ -85,4 +84,5 @@ class MixedSchemaAndData(Rule):
                 "repeated until no row changes), outside the migration transaction; (3) contract: constraints and "
                 "drops in a later migration, once the code uses the new shape."
             ),
+            at=data_stmt,
         )

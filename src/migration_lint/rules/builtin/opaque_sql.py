@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from migration_lint.facts.context import Context
-from migration_lint.facts.locks import ACCESS_EXCLUSIVE, Model, Settings, blocks
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.facts.locks import ACCESS_EXCLUSIVE, Model, blocks
+from migration_lint.facts.transactions import non_transactional
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
@@ -152,12 +153,10 @@ class OpaqueSql(Rule):
     id = "opaque-sql"
     summary = "DO block: risky statements hidden inside it, or dynamic SQL that cannot be checked"
     severity = Severity.WARNING
-    targets = ("DoStmt",)
+    statements = ("DoStmt",)
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         options = ast.def_elems(node.get("args"))
         language = (ast.inner(options.get("language") or {}).get("sval") or "plpgsql").lower()
         if language != "plpgsql":
@@ -193,7 +192,7 @@ class OpaqueSql(Rule):
             )
             return
         body_start = _body_start(ctx, node)
-        model = Model(Settings(pg_version=ctx.pg_version), ctx.schema)
+        model = ctx.locks
         created: set[str] = set()
         dynamic_reported = False
         for embedded in _expressions(tree):
@@ -213,7 +212,6 @@ class OpaqueSql(Rule):
             yield from self._judge(ctx, model, embedded.query, where, created)
 
     def _judge(self, ctx: Context, model: Model, query: str, where: Any, created: set[str]) -> Iterator[Finding]:
-        from migration_lint.facts.context import _non_transactional
         from migration_lint.syntax.parse import parse
 
         parsed = parse(query)
@@ -227,7 +225,7 @@ class OpaqueSql(Rule):
                     created.add(ast.table_key(ast.relation_name(rel)))
                 continue
             text = _one_line(inner.sql)
-            if _non_transactional(inner, ctx.pg_version) and node_type != "AlterEnumStmt":
+            if non_transactional(inner, ctx.pg_version) and node_type != "AlterEnumStmt":
                 yield ctx.finding(
                     where,
                     f"inside a DO block, `{text}` fails: it cannot run inside a function or transaction block",

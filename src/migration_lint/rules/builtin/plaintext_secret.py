@@ -56,11 +56,10 @@ class PlaintextSecret(Rule):
     id = "plaintext-secret"
     summary = "A password, private key or API token in plain text in a migration (masked in the report)"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
         for stmt in ctx.statements:
-            ctx.index = stmt.index
             found = detect(stmt)
             for anchor, message, secret in found:
                 yield ctx.finding(
@@ -68,8 +67,8 @@ class PlaintextSecret(Rule):
                     message + ": it is readable by everyone with access to the repository, its history and the "
                               "migration table, for good",
                     help=self._help(stmt),
+                    at=stmt,
                 )
-        ctx.index = 0
 
     @staticmethod
     def _help(stmt: Statement) -> str:

@@ -4,15 +4,14 @@ import re
 from typing import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import column_added_after, column_added_before, created_before
 from migration_lint.syntax import ast
 
 
 def _column_renamed_back(ctx: Context, table: str, old: str) -> bool:
     """A later statement of this migration adds or renames a column to the old name again (a swap)."""
-    return column_added_after(ctx, table, old)
+    return ctx.objects.column_added_after(table, old, ctx.index)
 
 
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
@@ -78,17 +77,18 @@ class RenameColumn(Rule):
     id = "rename-column"
     summary = "RENAME COLUMN breaks the application code running now: add, backfill, switch, then drop"
     severity = Severity.ERROR
-    targets = ("RenameStmt",)
+    statements = ("RenameStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("renameType") != "OBJECT_COLUMN":
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("renameType") != "OBJECT_COLUMN":
             return
         relation = node.get("relation")
         table = ast.relation_name(relation)
         old, new = node.get("subname", "?"), node.get("newname", "?")
-        if created_before(ctx, "relation", table) or column_added_before(ctx, table, old):
+        if ctx.created_before("relation", table) or ctx.objects.column_added_before(table, old, ctx.index):
             return
         if _column_renamed_back(ctx, table, old):
             return
