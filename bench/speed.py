@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from squawk_venv import SQUAWK_VERSION, squawk_binary  # noqa: E402  (bench/ is on sys.path)
+from squawk_venv import SQUAWK_VERSION, squawk_binary
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))

@@ -131,7 +131,7 @@ def test_github_annotations_are_escaped(tmp_path, capsys, monkeypatch):
     write(tmp_path / "db" / "001_add_index_a,b:c.sql", "CREATE INDEX i ON t (x);\n")
     code, out, _ = run(["db", "--format", "github"], capsys)
     assert code == 1
-    [line] = [l for l in out.splitlines() if "non-concurrent-index" in l.split("::")[1]]
+    [line] = [entry for entry in out.splitlines() if "non-concurrent-index" in entry.split("::")[1]]
     assert line.startswith("::error file=db/001_add_index_a%2Cb%3Ac.sql,line=1,col=19,endLine=1,endColumn=24,"
                            "title=migration-lint non-concurrent-index::")
     assert "\n" not in line and "%0A" in line

@@ -480,7 +480,7 @@ def test_deep_nesting_10000_levels(tmp_path, capsys):
     _assert_no_internal_error(files)
     for i, name in enumerate(DEEP_OK, 2):
         report = files[f"{i:03d}_add_deep_{name}.sql"]
-        for rule, line, column in findings(report, "parse-error"):
+        for _rule, line, column in findings(report, "parse-error"):
             assert line == 1 and column >= 1
 
 

@@ -18,7 +18,7 @@ class Severity(str, enum.Enum):
         return _SEVERITY_RANK[self]
 
     @classmethod
-    def parse(cls, value: str) -> "Severity":
+    def parse(cls, value: str) -> Severity:
         try:
             return cls(value.lower())
         except ValueError:
@@ -38,7 +38,7 @@ class Risk(str, enum.Enum):
         return _RISK_RANK[self]
 
     @staticmethod
-    def max(*risks: "Risk") -> "Risk":
+    def max(*risks: Risk) -> Risk:
         best = Risk.LOW
         for risk in risks:
             if risk.rank > best.rank:

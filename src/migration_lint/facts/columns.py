@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from migration_lint.facts.schema import Schema
 
 
-def column_site(node: dict, ctx: "Context") -> tuple[str, str, str, dict | None] | None:
+def column_site(node: dict, ctx: Context) -> tuple[str, str, str, dict | None] | None:
     """("create" | "add" | "type", table, column, cmd) for a ColumnDef of CREATE TABLE / ALTER TABLE."""
     memo = ctx.memo.setdefault("column_site", {})
     key = id(node)
@@ -21,7 +21,7 @@ def column_site(node: dict, ctx: "Context") -> tuple[str, str, str, dict | None]
     return memo[key]
 
 
-def _column_site(node: dict, ctx: "Context") -> tuple[str, str, str, dict | None] | None:
+def _column_site(node: dict, ctx: Context) -> tuple[str, str, str, dict | None] | None:
     stmt = ctx.statement
     top = stmt.node
     if stmt.node_type == "CreateStmt":
@@ -43,7 +43,7 @@ def _column_site(node: dict, ctx: "Context") -> tuple[str, str, str, dict | None
     return None
 
 
-def old_type(schema: "Schema", table: str, column: str) -> str | None:
+def old_type(schema: Schema, table: str, column: str) -> str | None:
     """The column's type as the earlier statements left it (None if unknown)."""
     model = schema.table(table)
     if model is None:
@@ -52,7 +52,7 @@ def old_type(schema: "Schema", table: str, column: str) -> str | None:
     return col.type if col is not None else None
 
 
-def primary_key_column(schema: "Schema", table: str) -> str | None:
+def primary_key_column(schema: Schema, table: str) -> str | None:
     """The single primary-key column of a table, if the schema model knows it."""
     model = schema.table(table)
     if model is None:

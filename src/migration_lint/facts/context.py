@@ -13,9 +13,10 @@ pipeline (`statement`, `index`); rules only read it, and name another statement 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from migration_lint.facts import objects as _objects
 from migration_lint.facts import transactions as _transactions
@@ -49,9 +50,9 @@ class Context:
     file: MigrationFile
     source: Source
     statements: list[Statement]
-    config: "Config"
-    schema: "Schema"
-    directives: "Directives"
+    config: Config
+    schema: Schema
+    directives: Directives
     effects: list[Effect] = field(default_factory=list)  # the lock model's effect of each statement seen so far
     new_tables: set[str] = field(default_factory=set)  # tables created by not-yet-deployed migrations
     memo: dict = field(default_factory=dict)  # per-file indexes rules build once and share (see `indexed`)

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import bisect
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from migration_lint.model import Statement
 from migration_lint.syntax import ast
@@ -103,7 +104,7 @@ class CreatedTables:
                 return True
         return False
 
-    def __getitem__(self, index: int) -> "_CreatedBefore":
+    def __getitem__(self, index: int) -> _CreatedBefore:
         return _CreatedBefore(self, index)
 
     def all(self) -> set[str]:
@@ -202,9 +203,9 @@ def columns_added(stmt: Statement) -> Iterator[tuple[str, str]]:
         for item in node.get("cmds") or ():
             _, cmd = ast.unwrap(item)
             if cmd.get("subtype") == "AT_AddColumn":
-                yield key, ast.inner(cmd.get("def")).get("colname")
+                yield key, ast.inner(cmd.get("def")).get("colname") or "?"
     elif stmt.node_type == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN":
-        yield _key(ast.relation_name(node.get("relation"))), node.get("newname")
+        yield _key(ast.relation_name(node.get("relation"))), node.get("newname") or "?"
 
 
 def _index(statements: list[Statement], extract) -> dict[Any, list[int]]:
@@ -246,11 +247,11 @@ class Objects:
     def defined_before(self, kind: str, name: str, index: int) -> bool:
         """Did an earlier statement create the object (or rename something to its name)?"""
         positions = self._defines().get((kind, _key(name)))
-        return bool(positions) and positions[0] < index
+        return positions is not None and positions[0] < index
 
     def defined_after(self, kind: str, name: str, index: int) -> Statement | None:
         """A later statement that creates an object with this name again (a swap)."""
-        positions = self._defines().get((kind, _key(name))) or ()
+        positions = self._defines().get((kind, _key(name))) or []
         later = bisect.bisect_right(positions, index)
         return self._statements[positions[later]] if later < len(positions) else None
 
@@ -260,14 +261,14 @@ class Objects:
         Renaming something to that name then completes a swap: code that uses the name keeps working.
         """
         positions = self._vacates().get((kind, _key(name)))
-        return bool(positions) and positions[0] < index
+        return positions is not None and positions[0] < index
 
     def column_added_before(self, table: str, column: str, index: int) -> bool:
         """Did an earlier statement add the column (or rename a column to it)?"""
         positions = self._columns_added().get((_key(table), column))
-        return bool(positions) and positions[0] < index
+        return positions is not None and positions[0] < index
 
     def column_added_after(self, table: str, column: str, index: int) -> bool:
         """Does a later statement add the column (or rename a column to it) again?"""
-        positions = self._columns_added().get((_key(table), column)) or ()
-        return bool(positions) and positions[-1] > index
+        positions = self._columns_added().get((_key(table), column))
+        return positions is not None and positions[-1] > index

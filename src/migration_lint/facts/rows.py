@@ -22,7 +22,7 @@ def is_key_column(name: str, key_columns: frozenset[str] = frozenset()) -> bool:
     return name in key_columns or name.lower() in _NATURAL_KEYS or bool(_KEY_NAME.search(name))
 
 
-def key_columns(schema: "Schema", table: str) -> frozenset[str]:
+def key_columns(schema: Schema, table: str) -> frozenset[str]:
     """Primary-key and unique columns of the table that the schema model knows."""
     model = schema.table(table)
     found: set[str] = set()
@@ -36,7 +36,7 @@ def key_columns(schema: "Schema", table: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def primary_key(schema: "Schema", table: str) -> str:
+def primary_key(schema: Schema, table: str) -> str:
     """The table's single primary-key column, or `id` when the schema model does not know it."""
     return primary_key_column(schema, table) or "id"
 
@@ -46,7 +46,7 @@ def _column(node: Any) -> str | None:
     while kind == "TypeCast":
         kind, value = ast.unwrap(value.get("arg"))
     if kind == "ColumnRef":
-        fields = value.get("fields") or ()
+        fields = value.get("fields") or []
         names = ast.strings(fields)
         if names and len(names) == len(fields):
             return names[-1]

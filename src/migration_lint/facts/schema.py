@@ -229,6 +229,8 @@ class Schema:
     def _apply_RenameStmt(self, node: Node, migration: str | None) -> None:
         rename = node.get("renameType")
         new = node.get("newname")
+        if not new:
+            return
         if rename == "OBJECT_TABLE":
             old = ast.table_key(ast.relation_name(node.get("relation")))
             table = self.tables.pop(old, None)

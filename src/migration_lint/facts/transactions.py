@@ -67,7 +67,7 @@ def non_transactional(stmt: Statement, pg_version: float) -> bool:
     return False
 
 
-def implicit_transaction(file: MigrationFile, statements: list[Statement], config: "Config") -> str:
+def implicit_transaction(file: MigrationFile, statements: list[Statement], config: Config) -> str:
     """Why the framework runs this whole file inside one transaction ("" if it does not)."""
     framework = file.framework
     real = [s for s in statements if s.node_type != "TransactionStmt"]
@@ -165,7 +165,7 @@ class TransactionPlay:
     def __init__(self, statements: list[Statement], wrapper: str, framework: str) -> None:
         self.wrapper = wrapper
         self.real_wrapper = bool(self.wrapper) and framework in REAL_WRAPPERS
-        self.nested: list[tuple[int, int | None, int, int | None]] = []
+        self.nested: list[tuple[int, int | None, int, int]] = []
         self.unclosed: int | None = None
         self.stray: list[tuple[int, int | None]] = []
         open_begin: int | None = None  # the BEGIN that opened the transaction in progress

@@ -30,6 +30,7 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ def default_directory() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "migration-lint"
 
 
-def _source_fingerprint(linter: "Linter") -> list[tuple[str, int, int]]:
+def _source_fingerprint(linter: Linter) -> list[tuple[str, int, int]]:
     """Size and modification time of this package's modules and of every rule's module."""
     files = set(Path(__file__).parent.parent.rglob("*.py"))  # the whole migration_lint package
     for cls in linter.registry.values():
@@ -87,7 +88,7 @@ def _parser_fingerprint() -> list[tuple[str, int, int]]:
     return out
 
 
-def salt(linter: "Linter", history: bool) -> bytes:
+def salt(linter: Linter, history: bool) -> bytes:
     config = dataclasses.asdict(linter.config)
     config.pop("source", None)
     parts = (FORMAT, __version__, sys.version_info[:2], _parser_fingerprint(), _source_fingerprint(linter),
@@ -115,7 +116,7 @@ def _content(file: MigrationFile) -> bytes | None:
 
 
 class Cache:
-    def __init__(self, directory: Path, linter: "Linter", history: bool) -> None:
+    def __init__(self, directory: Path, linter: Linter, history: bool) -> None:
         self.directory = directory / f"v{FORMAT}"
         self.salt = salt(linter, history)
         self.linter = linter
@@ -135,11 +136,11 @@ class Cache:
             if (isinstance(data, dict) and data.get("format") == FORMAT and data.get("salt") == self.salt
                     and isinstance(data.get("entries"), dict)):
                 return data
-        except Exception:  # noqa: BLE001 - missing, truncated or foreign: an empty cache
+        except Exception:
             pass
         return {}
 
-    def lookup(self, files: list[MigrationFile], units: list["Unit"]) -> tuple[dict[int, FileReport], list["Unit"]]:
+    def lookup(self, files: list[MigrationFile], units: list[Unit]) -> tuple[dict[int, FileReport], list[Unit]]:
         """Reports found in the cache, and the units left to lint (hits turned into replays)."""
         from migration_lint.pipeline.units import Step, Unit
 
@@ -175,7 +176,7 @@ class Cache:
                 if blob is not None:
                     try:
                         report = pickle.loads(blob)
-                    except Exception:  # noqa: BLE001 - a damaged entry is a miss
+                    except Exception:
                         report = None
                 if isinstance(report, FileReport):
                     report.file = step.file
@@ -200,7 +201,7 @@ class Cache:
             todo.append(rest)
         return found, todo
 
-    def store(self, units: list["Unit"], reports: dict[int, FileReport], linted: list["Unit"] = (),
+    def store(self, units: list[Unit], reports: dict[int, FileReport], linted: Iterable[Unit] = (),
               pickled: dict[int, bytes] | None = None) -> None:
         """Write each directory's entries (the hits kept, the files just linted added) and the schema model
         after the last file linted (`linted`: the units that ran; `pickled`: reports a worker already
@@ -233,11 +234,11 @@ class Cache:
                     fresh = True
                     continue
                 report = reports[step.index]
-                file, report.file = report.file, None  # the file is the caller's; stored without it
+                file, report.file = report.file, None  # type: ignore[assignment]  # the caller's; stored without it
                 try:
                     entries[key] = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
                     fresh = True
-                except Exception:  # noqa: BLE001 - not storable: linted again next time
+                except Exception:
                     pass
                 finally:
                     report.file = file

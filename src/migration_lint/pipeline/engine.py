@@ -8,8 +8,8 @@ once). One file's stages are in `lint.py`; the rules and their dispatch in `rule
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from migration_lint.config import Config
 from migration_lint.facts.schema import Schema
@@ -76,7 +76,7 @@ class Linter:
             cache.store(units, done, todo, pickled)
         return RunReport([done[i] for i in range(len(files))])
 
-    def plan(self, files: list[MigrationFile], *, history: bool = True, walked: Iterable[Path] = ()) -> list["Unit"]:
+    def plan(self, files: list[MigrationFile], *, history: bool = True, walked: Iterable[Path] = ()) -> list[Unit]:
         """One unit of work per directory: its files to lint, each after the directory's earlier
         migrations that are not linted (replayed into the schema model)."""
         units: dict[Path | None, Unit] = {}
@@ -102,7 +102,7 @@ class Linter:
                     self._add_history(unit)
         return list(units.values())
 
-    def _add_history(self, unit: "Unit") -> None:
+    def _add_history(self, unit: Unit) -> None:
         """Put the directory's migrations that are not linted before the linted ones they precede."""
         from migration_lint.ingest.discover import _sort_key, discover
 
@@ -126,15 +126,15 @@ class Linter:
         steps: list[Step] = []
         position = 0
         for step in unit.steps:
-            order = orders.get(id(step))
-            if order is not None:
-                while position < len(earlier) and earlier[position][0] < order:
+            before = orders.get(id(step))
+            if before is not None:
+                while position < len(earlier) and earlier[position][0] < before:
                     steps.append(Step(None, earlier[position][1]))
                     position += 1
             steps.append(step)
         unit.steps = steps
 
-    def run_unit(self, files: list[MigrationFile], unit: "Unit") -> dict[int, FileReport]:
+    def run_unit(self, files: list[MigrationFile], unit: Unit) -> dict[int, FileReport]:
         """Lint the files of one unit in order (replaying the others); reports by their index in `files`."""
         schema = Schema()
         if unit.schema is not None:
@@ -142,7 +142,7 @@ class Linter:
 
             try:
                 schema = pickle.loads(unit.schema)
-            except Exception:  # noqa: BLE001 - a damaged snapshot: start empty, as without a cache
+            except Exception:
                 schema = Schema()
             if not isinstance(schema, Schema):
                 schema = Schema()
@@ -166,7 +166,7 @@ class Linter:
 
             try:
                 unit.final = pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # noqa: BLE001 - not storable: the next run replays
+            except Exception:
                 unit.final = None
         return reports
 

@@ -23,7 +23,7 @@ def load_file(file: MigrationFile, config: Config) -> Loaded:
 
 
 def lint_file(file: MigrationFile, schema: Schema, ruleset: RuleSet, config: Config, *,
-              stats: "Stats | None" = None, new_tables: set[str] | None = None, is_new: bool = False) -> FileReport:
+              stats: Stats | None = None, new_tables: set[str] | None = None, is_new: bool = False) -> FileReport:
     """Lint one migration on `schema` (the model of the migrations before it, brought up to date as the
     statements are applied). `new_tables`: tables created by earlier undeployed migrations (they are
     empty); when `is_new`, this migration's own tables are added to it for the ones that follow."""
@@ -70,7 +70,7 @@ def lint_file(file: MigrationFile, schema: Schema, ruleset: RuleSet, config: Con
     return report
 
 
-def _assess(report: FileReport, ctx: Context, findings: list[Finding], stats: "Stats | None") -> None:
+def _assess(report: FileReport, ctx: Context, findings: list[Finding], stats: Stats | None) -> None:
     """Each statement's locks and risk, and the file's risk."""
     per_statement: dict[int, list[Finding]] = {}
     for finding in findings:

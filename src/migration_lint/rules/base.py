@@ -24,7 +24,8 @@ a finding is about when it is not the one being checked.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from migration_lint.model import Finding, Risk, Severity
 
@@ -92,16 +93,16 @@ class Rule:
             options = self.Options()
         self.options = options
 
-    def check_statement(self, stmt: "Statement", ctx: "Context") -> Iterable[Finding]:
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
         return ()
 
-    def check_node(self, node: dict[str, Any], ctx: "Context") -> Iterable[Finding]:
+    def check_node(self, node: dict[str, Any], ctx: Context) -> Iterable[Finding]:
         return ()
 
-    def check_alter(self, cmd: "AlterCommand", ctx: "Context") -> Iterable[Finding]:
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
         return ()
 
-    def check_migration(self, ctx: "Context") -> Iterable[Finding]:
+    def check_migration(self, ctx: Context) -> Iterable[Finding]:
         return ()
 
     # -- documentation ---------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 Node = dict[str, Any]
 
@@ -216,13 +217,13 @@ class AlterCommand:
         """The command's `def` node, unwrapped: ("ColumnDef", {...}), ("Constraint", {...}), …"""
         return unwrap(self.cmd.get("def"))
 
-    def later(self) -> Iterator["AlterCommand"]:
+    def later(self) -> Iterator[AlterCommand]:
         """The commands after this one in the same statement."""
         cmds = self.stmt_node.get("cmds") or ()
         for position in range(self.position + 1, len(cmds)):
             yield AlterCommand(self.stmt_node, inner(cmds[position]), position)
 
-    def siblings(self) -> Iterator["AlterCommand"]:
+    def siblings(self) -> Iterator[AlterCommand]:
         """Every command of the statement, this one included, in order."""
         return alter_commands(self.stmt_node)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import VOLATILE_FUNCTIONS, volatile_expression
@@ -61,6 +61,7 @@ class AddColumnRewrite(Rule):
     id = "add-column-rewrite"
     summary = "ADD COLUMN with a volatile default, a stored generated, identity or serial column rewrites the table"
     severity = Severity.ERROR
+    checklist = ("lock-timeout", "long-lock")
     alter_commands = ("AT_AddColumn",)
     lock = "ACCESS EXCLUSIVE"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import SERIAL_BASE, plain_cast, split_type, type_change_rewrites
@@ -58,6 +58,7 @@ class AlterColumnType(Rule):
     id = "alter-column-type"
     summary = "ALTER COLUMN … TYPE rewrites the table and its indexes under ACCESS EXCLUSIVE"
     severity = Severity.ERROR
+    checklist = ("lock-timeout", "long-lock")
     statements = ("AlterTableStmt",)
     lock = "ACCESS EXCLUSIVE"
 
@@ -70,7 +71,7 @@ class AlterColumnType(Rule):
             return
         qt = ast.quote_qualified(table)
         model = ctx.schema.table(table)
-        found: list[tuple[dict, str, str, str]] = []  # (anchor, column, message, help) per rewriting subcommand
+        found: list[tuple[dict | Statement, str, str, str]] = []  # (anchor, column, message, help) per rewriting subcommand
         # one ALTER TABLE statement rewrites the table once, however many columns it changes: one finding
         for cmd in ast.alter_commands(node):
             if cmd.subtype != "AT_AlterColumnType":

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
@@ -63,7 +64,7 @@ class BanChar(Rule):
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         length = _char_length(type_node)
         if length is None:
             return

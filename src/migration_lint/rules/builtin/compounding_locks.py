@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE
@@ -127,9 +127,9 @@ class CompoundingLocks(Rule):
             effect = ctx.effects[stmt.index]
             if not effect.known:
                 continue
-            existing = [l for l in effect.locks if l.relation != "?" and not ctx.is_new_table(l.relation, at=stmt.index)
-                        and l.role not in ("index", "sequence")]
-            exclusive = {ast.table_key(l.relation) for l in existing if l.mode == ACCESS_EXCLUSIVE}
+            existing = [lock for lock in effect.locks if lock.relation != "?" and not ctx.is_new_table(lock.relation, at=stmt.index)
+                        and lock.role not in ("index", "sequence")]
+            exclusive = {ast.table_key(lock.relation) for lock in existing if lock.mode == ACCESS_EXCLUSIVE}
             dropped = _dropped(stmt)
             slow_on = self._slow_on(stmt, effect, ctx)
             earlier = held.setdefault(txn, [])
@@ -165,7 +165,7 @@ class CompoundingLocks(Rule):
             return []
         if stmt.node_type == "VacuumStmt" and not effect.rewrites:
             return []  # ANALYZE reads a sample; a plain VACUUM cannot run in a transaction anyway
-        names = effect.targets or [ast.table_key(l.relation) for l in effect.locks]
+        names = effect.targets or [ast.table_key(lock.relation) for lock in effect.locks]
         out = []
         for name in names:
             if name != "?" and not ctx.is_new_table(name, at=stmt.index) and name not in out:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.transactions import non_transactional
@@ -64,6 +64,9 @@ class ConcurrentlyInTransaction(Rule):
     id = "concurrently-in-transaction"
     summary = "CONCURRENTLY (or another non-transactional statement) inside a transaction: the deploy fails"
     severity = Severity.ERROR
+    fails_deploy = True
+    predicts = ("25001",)
+    checklist = ("outside-transaction",)
     statements = tuple(_NAMES)
     risk = Risk.HIGH
 

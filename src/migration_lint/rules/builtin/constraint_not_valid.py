@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE
@@ -57,6 +57,7 @@ class ConstraintNotValid(Rule):
     id = "constraint-not-valid"
     summary = "ADD FOREIGN KEY / CHECK without NOT VALID checks every row while blocking writes (or reads)"
     severity = Severity.ERROR
+    checklist = ("lock-timeout", "long-lock")
     alter_commands = ("AT_AddConstraint", "AT_AddColumn")
     lock = "SHARE ROW EXCLUSIVE / ACCESS EXCLUSIVE"
 

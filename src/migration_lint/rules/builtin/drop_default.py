@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity, Statement
@@ -14,7 +15,7 @@ def _restores(cmd: dict[str, Any]) -> bool:
     return (subtype == "AT_ColumnDefault" and cmd.get("def") is not None) or subtype in ("AT_AddIdentity", "AT_DropColumn")
 
 
-def _facts(stmt: Statement) -> Iterator[tuple[str, ...]]:
+def _facts(stmt: Statement) -> Iterator[tuple[str | None, ...]]:
     """What a statement does to columns and tables, as far as this rule cares (indexed once per file)."""
     node = stmt.node
     if stmt.node_type == "AlterTableStmt":
@@ -35,9 +36,9 @@ def _facts(stmt: Statement) -> Iterator[tuple[str, ...]]:
             yield "trigger", ast.table_key(ast.relation_name(node.get("relation")))
 
 
-def _after(ctx: Context, fact: tuple[str, ...]) -> bool:
-    positions = ctx.indexed("drop_default.facts", _facts).get(fact) or ()
-    return bool(positions) and positions[-1] > ctx.index
+def _after(ctx: Context, fact: tuple[str | None, ...]) -> bool:
+    positions = ctx.indexed("drop_default.facts", _facts).get(fact)
+    return positions is not None and positions[-1] > ctx.index
 
 
 def _anywhere(ctx: Context, fact: tuple[str, ...]) -> bool:
@@ -111,6 +112,7 @@ class DropDefault(Rule):
     id = "drop-default"
     summary = "DROP DEFAULT breaks INSERTs of the running code that leave the column out"
     severity = Severity.WARNING
+    checklist = ("deploy-first",)
     statements = ("AlterTableStmt",)
     lock = "ACCESS EXCLUSIVE"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity, Statement
@@ -14,8 +14,8 @@ def _dropped_later(ctx: Context, cmd: AlterCommand, table: str, column: str) -> 
     key = ast.table_key(table)
     if any(later.name == column and later.subtype in ("AT_DropColumn", "AT_SetNotNull") for later in cmd.later()):
         return True
-    positions = ctx.indexed("drop_not_null.undone", _undone).get((key, column)) or ()
-    return bool(positions) and positions[-1] > ctx.index
+    positions = ctx.indexed("drop_not_null.undone", _undone).get((key, column))
+    return positions is not None and positions[-1] > ctx.index
 
 
 def _undone(stmt) -> Iterator[tuple[str, str]]:
@@ -66,6 +66,7 @@ class DropNotNull(Rule):
     id = "drop-not-null"
     summary = "DROP NOT NULL: the running code may not handle the NULLs that new code writes"
     severity = Severity.WARNING
+    checklist = ("deploy-first",)
     statements = ("AlterTableStmt",)
     lock = "ACCESS EXCLUSIVE"
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.objects import object_kind, object_name
@@ -29,7 +30,7 @@ def _drops_trigger_first(ctx: Context) -> bool:
     application query calls.
     """
     positions = ctx.indexed("drop_object.first_drops", _first_drops).get("trigger")
-    return bool(positions) and positions[0] < ctx.index
+    return positions is not None and positions[0] < ctx.index
 
 
 def _drops_default_first(ctx: Context) -> bool:
@@ -38,7 +39,7 @@ def _drops_default_first(ctx: Context) -> bool:
     A sequence dropped after that is the sequence of a serial column that was converted or removed.
     """
     positions = ctx.indexed("drop_object.first_drops", _first_drops).get("default")
-    return bool(positions) and positions[0] < ctx.index
+    return positions is not None and positions[0] < ctx.index
 
 
 def _first_drops(stmt) -> Iterator[str]:
@@ -132,6 +133,7 @@ class DropObject(Rule):
     id = "drop-object"
     summary = "Dropping a view, function, sequence, extension (or a type with CASCADE) breaks code using it"
     severity = Severity.WARNING
+    checklist = ("deploy-first",)
     statements = ("DropStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"

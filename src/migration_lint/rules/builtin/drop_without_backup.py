@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
@@ -48,6 +48,7 @@ class DropWithoutBackup(Rule):
     id = "drop-without-backup"
     summary = "DROP TABLE/COLUMN/SCHEMA/DATABASE, TRUNCATE or DELETE without WHERE, with no `-- backup:` note"
     severity = Severity.ERROR
+    checklist = ("backup", "deploy-first")
     statements = ("DropStmt", "AlterTableStmt", "TruncateStmt", "DropdbStmt", "DeleteStmt")
     risk = Risk.HIGH
     lock = "ACCESS EXCLUSIVE"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
@@ -64,6 +64,7 @@ class EnumRenameValue(Rule):
     id = "enum-rename-value"
     summary = "RENAME VALUE of an enum breaks the running code that writes or compares the old label"
     severity = Severity.WARNING
+    checklist = ("deploy-first",)
     statements = ("AlterEnumStmt",)
     risk = Risk.MEDIUM
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
@@ -141,6 +142,9 @@ class EnumValueUsedInTransaction(Rule):
     id = "enum-value-used-in-transaction"
     summary = "A new enum label is used in the transaction that added it: the migration fails (55P04)"
     severity = Severity.ERROR
+    fails_deploy = True
+    predicts = ("55P04",)
+    checklist = ("outside-transaction",)
     migration = True
     risk = Risk.HIGH
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity, Statement
@@ -186,7 +187,7 @@ def _index_keys(ctx: Context, table: str) -> list[list[str | None]]:
 
 def _constraint_keys(con: dict) -> list[list[str | None]]:
     if con.get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
-        return [ast.strings(con.get("keys"))]
+        return [list(ast.strings(con.get("keys")))]
     if con.get("contype") == "CONSTR_EXCLUSION":  # EXCLUDE USING gist (room WITH =, during WITH &&)
         columns: list[str | None] = []
         for pair in con.get("exclusions") or ():
@@ -211,7 +212,7 @@ def _readded(ctx: Context, table: str, name: str | None) -> bool:
     if not name or ctx.is_new_table(table):
         return False
     positions = ctx.indexed("foreign_key_without_index.dropped", _dropped_constraints).get((ast.table_key(table), name))
-    return bool(positions) and positions[0] < ctx.index
+    return positions is not None and positions[0] < ctx.index
     key = ast.table_key(table)
     for stmt in ctx.statements[: ctx.index]:
         if stmt.node_type != "AlterTableStmt" or ast.table_key(ast.relation_name(stmt.node.get("relation"))) != key:

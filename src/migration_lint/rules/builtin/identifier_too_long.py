@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity, Statement

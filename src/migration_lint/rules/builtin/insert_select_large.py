@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
@@ -87,6 +88,7 @@ class InsertSelectLarge(Rule):
     id = "insert-select-large"
     summary = "INSERT … SELECT copies a whole table in one transaction: batch it by key"
     severity = Severity.WARNING
+    checklist = ("batch",)
     statements = ("InsertStmt",)
     lock = "ROW EXCLUSIVE"
 
@@ -98,8 +100,8 @@ class InsertSelectLarge(Rule):
         outer = ast.inner(select)
         if outer.get("limitCount") is not None:
             return
-        ctes = {c.get("ctename") for _, c in ast.walk(node.get("withClause") or {}) if "ctename" in c}
-        ctes |= {c.get("ctename") for _, c in ast.walk(outer.get("withClause") or {}) if "ctename" in c}
+        ctes: set[str] = {c["ctename"] for _, c in ast.walk(node.get("withClause") or {}) if c.get("ctename")}
+        ctes |= {c["ctename"] for _, c in ast.walk(outer.get("withClause") or {}) if c.get("ctename")}
         for branch in _branches(select):
             if branch.get("valuesLists") or branch.get("limitCount") is not None:
                 continue

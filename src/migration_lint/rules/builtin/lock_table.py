@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE, EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, blocks
@@ -52,6 +52,7 @@ class LockTable(Rule):
     id = "lock-table"
     summary = "explicit LOCK TABLE blocks reads or writes of the table until the transaction ends"
     severity = Severity.WARNING
+    predicts = ("25P01",)
     statements = ("LockStmt",)
     lock = "as requested (ACCESS EXCLUSIVE by default)"
 

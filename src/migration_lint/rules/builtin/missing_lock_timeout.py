@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE, EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE
@@ -56,6 +56,7 @@ class MissingLockTimeout(Rule):
     id = "missing-lock-timeout"
     summary = "a statement waits for a read- or write-blocking lock with no lock_timeout set before it"
     severity = Severity.INFO
+    checklist = ("lock-timeout",)
     migration = True
     lock = "ACCESS EXCLUSIVE / SHARE ROW EXCLUSIVE / SHARE / EXCLUSIVE"
 

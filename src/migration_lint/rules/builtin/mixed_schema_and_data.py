@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
@@ -54,6 +54,7 @@ class MixedSchemaAndData(Rule):
     id = "mixed-schema-and-data"
     summary = "DDL and data changes in one migration: split into expand → backfill → contract"
     severity = Severity.WARNING
+    checklist = ("batch",)
     migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:

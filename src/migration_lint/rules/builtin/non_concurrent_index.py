@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
@@ -48,6 +48,7 @@ class NonConcurrentIndex(Rule):
     id = "non-concurrent-index"
     summary = "CREATE/DROP INDEX or REINDEX without CONCURRENTLY blocks writes (or reads) on a table in use"
     severity = Severity.ERROR
+    checklist = ("lock-timeout", "long-lock")
     statements = ("IndexStmt", "DropStmt", "ReindexStmt")
     risk = Risk.MEDIUM
     lock = "SHARE / ACCESS EXCLUSIVE"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity
@@ -46,6 +46,8 @@ class NotNullWithoutDefault(Rule):
     id = "not-null-without-default"
     summary = "ADD COLUMN … NOT NULL without DEFAULT fails on any table that has rows"
     severity = Severity.ERROR
+    predicts = ("23502",)
+    checklist = ("batch",)
     alter_commands = ("AT_AddColumn",)
     risk = Risk.HIGH
     lock = "ACCESS EXCLUSIVE"

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE, Model, blocks
@@ -253,7 +254,7 @@ class OpaqueSql(Rule):
             strongest = effect.strongest
             if strongest is None or "writes" not in blocks(strongest):
                 continue
-            lock = next(l for l in effect.locks if l.mode == strongest)
+            lock = next(lock for lock in effect.locks if lock.mode == strongest)
             mode = _mode_name(strongest)
             blocked = " and ".join(blocks(strongest))
             action = "rewrites" if effect.rewrites else "scans"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.secrets import detect
@@ -61,7 +61,7 @@ class PlaintextSecret(Rule):
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
         for stmt in ctx.statements:
             found = detect(stmt)
-            for anchor, message, secret in found:
+            for anchor, message, _secret in found:
                 yield ctx.finding(
                     anchor if anchor is not None else stmt,
                     message + ": it is readable by everyone with access to the repository, its history and the "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
@@ -73,7 +74,7 @@ class PreferBigintPk(Rule):
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         int_kind = _int_kind(type_node)
         if int_kind is None:
             return

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
@@ -69,7 +70,7 @@ class PreferText(Rule):
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         length = _varchar_length(type_node)
         if length is None:
             return
@@ -110,7 +111,7 @@ def _varchar_length(type_node: Any) -> int | None:
     names = ast.strings(type_node.get("names"))
     if names != ["pg_catalog", "varchar"] and names != ["varchar"]:
         return None
-    mods = type_node.get("typmods") or ()
+    mods = type_node.get("typmods") or []
     if len(mods) != 1:
         return None
     value = ast.const_value(mods[0])

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
@@ -72,7 +73,7 @@ class PreferTimestamptz(Rule):
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         if not _is_timestamp(type_node):
             return
         old = old_type(ctx.schema, table, column) if kind == "type" else None

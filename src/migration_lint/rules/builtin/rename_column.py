@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
@@ -77,6 +77,7 @@ class RenameColumn(Rule):
     id = "rename-column"
     summary = "RENAME COLUMN breaks the application code running now: add, backfill, switch, then drop"
     severity = Severity.ERROR
+    checklist = ("deploy-first",)
     statements = ("RenameStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"

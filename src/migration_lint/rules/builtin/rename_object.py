@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.objects import object_kind, object_name, renamed
@@ -72,6 +72,7 @@ class RenameObject(Rule):
     id = "rename-object"
     summary = "Renaming a view, type, function, schema or sequence breaks the application code running now"
     severity = Severity.WARNING
+    checklist = ("deploy-first",)
     statements = ("RenameStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"

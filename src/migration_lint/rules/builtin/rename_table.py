@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
@@ -52,6 +52,7 @@ class RenameTable(Rule):
     id = "rename-table"
     summary = "RENAME TO on a table in use breaks the application code running now"
     severity = Severity.ERROR
+    checklist = ("deploy-first",)
     statements = ("RenameStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"

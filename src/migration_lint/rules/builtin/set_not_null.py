@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
@@ -46,6 +46,7 @@ class SetNotNull(Rule):
     id = "set-not-null"
     summary = "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE (blocks reads and writes)"
     severity = Severity.ERROR
+    checklist = ("lock-timeout", "long-lock")
     alter_commands = ("AT_SetNotNull",)
     lock = "ACCESS EXCLUSIVE"
 

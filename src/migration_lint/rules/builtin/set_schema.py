@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.objects import object_kind, object_name
@@ -59,6 +59,7 @@ class SetSchema(Rule):
     id = "set-schema"
     summary = "SET SCHEMA moves an object the running code names: its queries fail with \"does not exist\""
     severity = Severity.WARNING
+    checklist = ("deploy-first",)
     statements = ("AlterObjectSchemaStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"

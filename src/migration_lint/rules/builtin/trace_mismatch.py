@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
@@ -67,7 +67,7 @@ class TraceMismatch(Rule):
         trace = getattr(ctx.file, "trace", None)
         if not trace:
             return
-        from migration_lint.cli.trace.command import compare
+        from migration_lint.facts.observed import compare
 
         entries = [e for e in trace if isinstance(e, dict) and isinstance(e.get("index"), int)]
         for entry in sorted(entries, key=lambda e: e["index"]):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
@@ -113,6 +113,7 @@ class UnbatchedDataChange(Rule):
     id = "unbatched-data-change"
     summary = "UPDATE/DELETE of many rows in one statement: row locks, WAL and bloat; batch it by key"
     severity = Severity.WARNING
+    checklist = ("batch",)
     statements = ("UpdateStmt", "DeleteStmt")
     lock = "ROW EXCLUSIVE + row locks"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import blocks
@@ -67,7 +67,7 @@ class ValidateInSameTransaction(Rule):
             table = ast.relation_name(stmt.node.get("relation"))
             if ctx.is_new_table(table, at=add):
                 continue
-            lock = next((l for l in ctx.effects[add].locks if ast.table_key(l.relation) == ast.table_key(table)), None)
+            lock = next((lock for lock in ctx.effects[add].locks if ast.table_key(lock.relation) == ast.table_key(table)), None)
             mode = _MODE_WORDS.get(lock.mode, lock.mode) if lock else "ACCESS EXCLUSIVE"
             blocked = blocks(lock.mode) if lock else ["reads", "writes"]
             what = "reads and writes" if "reads" in blocked else "INSERT, UPDATE and DELETE"
