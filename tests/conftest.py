@@ -57,3 +57,23 @@ def schema_applies(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(Schema, "apply", apply)
     return applied
+
+
+@pytest.fixture
+def whole_reads(monkeypatch) -> list[Path]:
+    """Every file read whole (`Path.read_bytes` / `Path.read_text`), in order; the head read to recognise
+    a file's layout (at most 64 KiB, `discover.read_head`) is not a whole read."""
+    reads: list[Path] = []
+    read_bytes, read_text = Path.read_bytes, Path.read_text
+
+    def recording_bytes(self):
+        reads.append(Path(self))
+        return read_bytes(self)
+
+    def recording_text(self, *args, **kwargs):
+        reads.append(Path(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_bytes", recording_bytes)
+    monkeypatch.setattr(Path, "read_text", recording_text)
+    return reads
