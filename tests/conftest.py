@@ -77,3 +77,35 @@ def whole_reads(monkeypatch) -> list[Path]:
     monkeypatch.setattr(Path, "read_bytes", recording_bytes)
     monkeypatch.setattr(Path, "read_text", recording_text)
     return reads
+
+
+@pytest.fixture
+def python_steps():
+    """`count(run)`: how many lines of migration-lint's own code `run()` executes (sys.settrace line
+    events, loop iterations included). An operation count that does not depend on the machine's speed
+    or load; run the linter in this process (`--jobs 1`), forked workers are not traced."""
+    import migration_lint
+
+    package = os.path.dirname(migration_lint.__file__) + os.sep
+
+    def count(run) -> int:
+        steps = 0
+
+        def lines(frame, event, arg):
+            nonlocal steps
+            if event == "line":
+                steps += 1
+            return lines
+
+        def calls(frame, event, arg):
+            return lines if frame.f_code.co_filename.startswith(package) else None
+
+        previous = sys.gettrace()
+        sys.settrace(calls)
+        try:
+            run()
+        finally:
+            sys.settrace(previous)
+        return steps
+
+    return count
