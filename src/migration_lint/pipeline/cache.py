@@ -101,7 +101,12 @@ def _content(file: MigrationFile) -> bytes | None:
     """The bytes a report depends on besides the history (None: cannot be cached)."""
     if file.path is None or file.trace is not None:
         return None
+    from migration_lint.pipeline.load import MAX_FILE_BYTES
+
     try:
+        size = file.size if file.size is not None else file.path.stat().st_size
+        if size > MAX_FILE_BYTES:  # reported as too large without being read: never read it here either
+            return None
         data = file.path.read_bytes()
     except OSError:
         return None
