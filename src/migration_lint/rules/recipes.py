@@ -10,15 +10,39 @@ from migration_lint.syntax import ast
 
 if TYPE_CHECKING:
     from migration_lint.facts.context import Context
+    from migration_lint.facts.schema import Schema
 
 
 # -- SQL recipes ---------------------------------------------------------------------------------
-def batched_update(ctx: Context, table: str, assignment: str, pending: str) -> str:
-    """An UPDATE that backfills one batch: repeat it until it updates no row."""
+#: rows per batch in every backfill recipe: small enough that each batch's row locks and WAL are short
+BATCH_ROWS = 1000
+
+
+def batch_key(schema: Schema, table: str) -> str:
+    """The column a batch picks rows by, quoted: the table's single-column primary key, else an `id`
+    column, else `ctid` (every table has one; fine for a batch that selects by a condition)."""
+    key = primary_key_column(schema, table)
+    if key is None:
+        model = schema.table(table)
+        key = "id" if model is None or "id" in model.columns else None
+    return ast.quote_ident(key) if key else "ctid"
+
+
+def batched(head: str, table_sql: str, key_sql: str, condition: str) -> str:
+    """One batch of `head` (``UPDATE t SET …`` / ``DELETE FROM t``): the rows matching `condition`, BATCH_ROWS
+    at a time by key. Repeated until it changes no row, it does the whole job in short transactions."""
+    return f"{head} WHERE {key_sql} IN (SELECT {key_sql} FROM {table_sql} WHERE {condition} LIMIT {BATCH_ROWS})"
+
+
+def batched_update(schema: Schema, table: str, assignment: str, pending: str) -> str:
+    """An UPDATE that backfills one batch of the rows still `pending`: repeat it until it updates no row."""
     qt = ast.quote_qualified(table)
-    key = primary_key_column(ctx.schema, table)
-    qk = ast.quote_ident(key) if key else "ctid"
-    return (f"UPDATE {qt} SET {assignment} WHERE {qk} IN (SELECT {qk} FROM {qt} WHERE {pending} LIMIT 10000);")
+    return batched(f"UPDATE {qt} SET {assignment}", qt, batch_key(schema, table), pending) + ";"
+
+
+def keyset(key_sql: str) -> str:
+    """The part of a query that walks a table in key order, one batch after :last_key."""
+    return f"{key_sql} > :last_key ORDER BY {key_sql} LIMIT {BATCH_ROWS}"
 
 
 _FK_ACTIONS = {"r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}

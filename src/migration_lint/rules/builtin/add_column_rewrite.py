@@ -44,7 +44,7 @@ class AddColumnRewrite(Rule):
     ALTER TABLE "Order" ADD COLUMN "publicId" uuid;
     ALTER TABLE "Order" ALTER COLUMN "publicId" SET DEFAULT gen_random_uuid();
     -- then backfill the existing rows in batches, outside the migration:
-    -- UPDATE "Order" SET "publicId" = gen_random_uuid() WHERE id IN (SELECT id FROM "Order" WHERE "publicId" IS NULL LIMIT 10000);
+    -- UPDATE "Order" SET "publicId" = gen_random_uuid() WHERE id IN (SELECT id FROM "Order" WHERE "publicId" IS NULL LIMIT 1000);
     ```
 
     ## When it's fine
@@ -100,7 +100,7 @@ class AddColumnRewrite(Rule):
                     f"`CREATE SEQUENCE {sequence} OWNED BY {qt}.{qc};`, "
                     f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT nextval('{sequence}');` (new rows only, no "
                     "rewrite), then backfill the existing rows outside the migration: "
-                    f"`{batched_update(ctx, table, assignment, f'{qc} IS NULL')}` "
+                    f"`{batched_update(ctx.schema, table, assignment, f'{qc} IS NULL')}` "
                     "repeated until it updates no row, then make it NOT NULL without a long lock (see `set-not-null`)."
                     + prisma_edit_hint(ctx)
                 ),
@@ -149,7 +149,7 @@ class AddColumnRewrite(Rule):
                             f"Add it without a default, then set the default for new rows and backfill the old ones: "
                             f"`ALTER TABLE {qt} ADD COLUMN {qc} {type_sql};`, "
                             f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {default_sql};`, then "
-                            f"`{batched_update(ctx, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until "
+                            f"`{batched_update(ctx.schema, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until "
                             "it updates no row (outside the migration)." + then_not_null + prisma_edit_hint(ctx)
                         ),
                     )
@@ -171,7 +171,7 @@ class AddColumnRewrite(Rule):
                         f"`ALTER TABLE {qt} ADD COLUMN {qc} {type_sql};`, "
                         f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {default_sql};` (no rewrite: it only "
                         f"applies to new rows), then "
-                        f"`{batched_update(ctx, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until it "
+                        f"`{batched_update(ctx.schema, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until it "
                         "updates no row (outside the migration)." + then_not_null + prisma_edit_hint(ctx)
                     ),
                 )

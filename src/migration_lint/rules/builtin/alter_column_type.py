@@ -111,7 +111,7 @@ class AlterColumnType(Rule):
             help_text = (
                 f"Change it without a long lock: `ALTER TABLE {qt} ADD COLUMN {new_column} {new_sql};`, keep it in "
                 f"sync for new writes with a trigger, backfill it in batches outside the migration "
-                f"(`{batched_update(ctx, table, f'{new_column} = {expression}', pending)}` "
+                f"(`{batched_update(ctx.schema, table, f'{new_column} = {expression}', pending)}` "
                 f"until it updates no row), then swap them in one short transaction: "
                 f"`ALTER TABLE {qt} RENAME COLUMN {qc} TO {ast.quote_ident(column + '_old')};` and "
                 f"`ALTER TABLE {qt} RENAME COLUMN {new_column} TO {qc};` (recreate indexes and constraints on the new "

@@ -92,7 +92,7 @@ class CompoundingLocks(Rule):
     ALTER TABLE "Order" ADD COLUMN "currency" text;
     COMMIT;
     -- then backfill in batches, each in its own short transaction:
-    UPDATE "Order" SET "currency" = 'EUR' WHERE id IN (SELECT id FROM "Order" WHERE "currency" IS NULL LIMIT 10000);
+    UPDATE "Order" SET "currency" = 'EUR' WHERE id IN (SELECT id FROM "Order" WHERE "currency" IS NULL LIMIT 1000);
     ```
 
     ## When it's fine

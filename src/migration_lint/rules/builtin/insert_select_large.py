@@ -7,6 +7,7 @@ from migration_lint.facts.context import Context
 from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
+from migration_lint.rules.recipes import keyset
 from migration_lint.syntax import ast
 
 _SYSTEM_SCHEMAS = ("pg_catalog.", "information_schema.")
@@ -69,9 +70,9 @@ class InsertSelectLarge(Rule):
 
     ## Use instead
     ```sql
-    -- run repeatedly (outside the migration's transaction), moving :last_id forward, until it inserts no row
+    -- run repeatedly (outside the migration's transaction), moving :last_key forward, until it inserts no row
     INSERT INTO "ProjectMember" ("projectId", "userId")
-    SELECT "id", "ownerId" FROM "Project" WHERE "id" > :last_id ORDER BY "id" LIMIT 1000
+    SELECT "id", "ownerId" FROM "Project" WHERE "id" > :last_key ORDER BY "id" LIMIT 1000
     ON CONFLICT DO NOTHING;
     ```
 
@@ -124,8 +125,8 @@ class InsertSelectLarge(Rule):
                 "once (replica lag), keeps VACUUM from cleaning up, and holds the locks taken before it in this "
                 "transaction until it ends",
                 help=(f"Copy in batches by key, outside the migration's transaction: add `{'AND' if where is not None else 'WHERE'} "
-                      f"{ref} > :last_id ORDER BY {ref} LIMIT 1000` to the SELECT (and `ON CONFLICT DO NOTHING` if a "
-                      f"batch may run twice), and repeat with :last_id set to the largest {key} copied until it "
+                      f"{keyset(ref)}` to the SELECT (and `ON CONFLICT DO NOTHING` if a "
+                      f"batch may run twice), and repeat with :last_key set to the largest {key} copied until it "
                       "inserts no row."),
             )
             return

@@ -10,6 +10,7 @@ from migration_lint.facts.locks import ACCESS_EXCLUSIVE, Model, blocks
 from migration_lint.facts.transactions import non_transactional
 from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
+from migration_lint.rules.recipes import batch_key, batched
 from migration_lint.syntax import ast
 
 
@@ -240,13 +241,16 @@ class OpaqueSql(Rule):
             if targets and all(t in created or ctx.is_new_table(t) for t in targets):
                 continue
             if node_type in ("UpdateStmt", "DeleteStmt") and node.get("whereClause") is None:
-                table = ast.quote_qualified(ast.relation_name(node.get("relation")))
+                name = ast.relation_name(node.get("relation"))
+                table = ast.quote_qualified(name)
+                head = f"UPDATE {table} SET …" if node_type == "UpdateStmt" else f"DELETE FROM {table}"
+                batch = batched(head, table, batch_key(ctx.schema, name), "…")
                 yield ctx.finding(
                     where,
                     f"inside a DO block, `{text}` changes every row of {table} in one transaction: each row stays "
                     "locked until the migration commits (concurrent writes to them wait)",
-                    help=f"Move it out of the DO block and batch it by key (`… WHERE id IN (SELECT id FROM {table} "
-                         "… LIMIT 1000)`, repeated), outside the migration's transaction.",
+                    help=f"Move it out of the DO block and batch it by key (`{batch};` repeated until it changes no "
+                         "row), outside the migration's transaction.",
                 )
                 continue
             if not (effect.rewrites or effect.scans):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
+from migration_lint.rules.recipes import batched_update
 from migration_lint.syntax import ast
 
 
@@ -109,7 +110,6 @@ class RenameColumn(Rule):
         column = model.columns.get(old) if model is not None else None
         col_type = column.type if column is not None and column.type not in ("?", "") else "<type of " + old + ">"
         col_type = _sql_type(col_type)
-        key = ast.quote_ident("id")
         yield ctx.finding(
             relation,
             f"renaming column {qo} of {qt} to {qn} breaks the application code running now: its queries that use "
@@ -118,8 +118,8 @@ class RenameColumn(Rule):
             help=(
                 f"Expand, migrate, contract: (1) `ALTER TABLE {qt} ADD COLUMN {qn} {col_type};` and deploy code that "
                 f"writes both {qo} and {qn}; (2) backfill in batches, repeated until no row changes: "
-                f"`UPDATE {qt} SET {qn} = {qo} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {qn} IS NULL AND {qo} IS NOT NULL "
-                f"LIMIT 1000);`, then deploy code that reads {qn}; (3) in a later migration, once no deployed code "
+                f"`{batched_update(ctx.schema, table, f'{qn} = {qo}', f'{qn} IS NULL AND {qo} IS NOT NULL')}`, then "
+                f"deploy code that reads {qn}; (3) in a later migration, once no deployed code "
                 f"uses it, `ALTER TABLE {qt} DROP COLUMN {qo};`."
                 + (f" With Prisma, rename only the field and keep the column: `{new} … @map(\"{old}\")` in "
                    "schema.prisma needs no migration." if ctx.is_prisma else "")

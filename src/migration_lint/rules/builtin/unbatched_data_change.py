@@ -8,6 +8,7 @@ from migration_lint.facts.context import Context
 from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
+from migration_lint.rules.recipes import batched, keyset
 from migration_lint.syntax import ast
 
 
@@ -148,14 +149,13 @@ class UnbatchedDataChange(Rule):
         if join:
             source = _short(deparse(stmt.sql, "fromClause" if is_update else "usingClause"), "…")
             batch = (f"{head} {'FROM' if is_update else 'USING'} {source} WHERE ({condition or 'true'}) AND "
-                     f"{column_ref} IN (SELECT {key} FROM {qt} WHERE {key} > :last_key ORDER BY {key} LIMIT 1000);` "
+                     f"{column_ref} IN (SELECT {key} FROM {qt} WHERE {keyset(key)});` "
                      f"repeated with :last_key set to the batch's largest {key}, until the batch is empty")
         elif where is None:
-            batch = (f"{head} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {key} > :last_key ORDER BY {key} "
-                     f"LIMIT 1000) RETURNING {key};` repeated with :last_key set to the largest {key} returned, until it "
-                     "returns no row")
+            batch = (f"{head} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {keyset(key)}) RETURNING {key};` repeated "
+                     f"with :last_key set to the largest {key} returned, until it returns no row")
         else:
-            batch = (f"{head} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {condition} LIMIT 1000);` repeated until "
+            batch = (f"{batched(head, qt, key, condition or 'true')};` repeated until "
                      f"it {'updates' if is_update else 'deletes'} no row"
                      + (f" (the condition must stop matching the rows already done; otherwise batch by {key} ranges)"
                         if is_update else ""))
