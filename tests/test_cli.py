@@ -437,6 +437,94 @@ def test_plugin_written_for_targets_and_check_is_a_clear_error(tmp_path, capsys,
         registry.reset_cache()
 
 
+def _crashing_rules():
+    from migration_lint.model import Severity
+    from migration_lint.rules.base import Rule
+
+    doc = """Crashes.
+
+    ## Why is this bad?
+    x
+    ## Example
+    ```sql
+    VACUUM t;
+    ```
+    ## Use instead
+    ```sql
+    SELECT 1;
+    ```
+    ## When it's fine
+    x
+    ## References
+    - none
+    """
+
+    class CrashOnStatement(Rule):
+        __doc__ = doc
+        id = "crash-on-statement"
+        summary = "crashes on VACUUM"
+        severity = Severity.INFO
+        statements = ("VacuumStmt",)
+
+        def check_statement(self, stmt, ctx):
+            raise KeyError("relation")
+
+    class CrashOnFile(Rule):
+        __doc__ = doc
+        id = "crash-on-file"
+        summary = "crashes on every file"
+        severity = Severity.INFO
+        migration = True
+
+        def check_migration(self, ctx):
+            yield from ()
+            raise RuntimeError("boom")
+
+    return [CrashOnStatement, CrashOnFile]
+
+
+@pytest.mark.parametrize("select", [None, "crash-on-statement,crash-on-file", "non-concurrent-index,crash-on-statement,crash-on-file"])
+def test_a_crashing_rule_is_an_internal_error_finding_whatever_select_says(tmp_path, capsys, monkeypatch, select):
+    """A rule that raises costs its own check, never the run or the other findings, and is reported as
+    internal-error (severity error, at the statement, or at line 1 for a whole-file rule) even when
+    internal-error is not selected; only an explicit --ignore hides it."""
+    from importlib import metadata
+
+    from migration_lint.rules import registry
+
+    class EntryPoint:
+        name, value, group = "crashing", "crashing:rules", "migration_lint.rules"
+
+        def load(self):
+            import types
+
+            module = types.ModuleType("crashing")
+            for cls in _crashing_rules():
+                setattr(module, cls.__name__, cls)
+                cls.__module__ = "crashing"
+            return module
+
+    monkeypatch.setattr(registry, "_may_have_plugins", lambda: True)
+    monkeypatch.setattr(metadata, "entry_points", lambda group=None: [EntryPoint()] if group == "migration_lint.rules" else [])
+    registry.reset_cache()
+    try:
+        path = write(tmp_path / "001_vacuum_t.sql", "CREATE INDEX i ON t (a);\nVACUUM t;\n")
+        argv = [str(path), "--format", "json", "--fail-on", "never"] + (["--select", select] if select else [])
+        code, out, err = run(argv, capsys)
+        assert code == 0 and "Traceback" not in err
+        [report] = json.loads(out)["files"]
+        crashes = [(f["line"], f["severity"], f["message"]) for f in report["findings"] if f["rule"] == "internal-error"]
+        assert crashes == [(1, "error", "internal error in rule crash-on-file: RuntimeError: boom"),
+                           (2, "error", "internal error in rule crash-on-statement: KeyError: 'relation'")]
+        if select is None or "non-concurrent-index" in select:
+            assert any(f["rule"] == "non-concurrent-index" for f in report["findings"])  # the other findings stand
+        assert report["risk"] != "LOW"
+        code, out, _ = run([*argv, "--ignore", "internal-error"], capsys)
+        assert not [f for f in json.loads(out)["files"][0]["findings"] if f["rule"] == "internal-error"]
+    finally:
+        registry.reset_cache()
+
+
 def test_plugin_scan_finds_declared_entry_points(tmp_path, monkeypatch):
     """The quick scan that spares importlib.metadata when no plugin is installed must see a plugin's
     distribution wherever it sits on sys.path."""

@@ -38,7 +38,9 @@ def test_every_rule_has_a_case_file_with_a_must_not_fire_case():
         assert path.is_file(), f"{rule_id} has no case file {path}"
         cases = load_cases(rule_id)
         assert any(case["expect"] == [] for case in cases), f"{rule_id} has no must-not-fire case"
-        assert any(case["expect"] for case in cases), f"{rule_id} has no case where it fires"
+        rule = all_rules()[rule_id]
+        if rule.example_fires:  # internal-error: no SQL makes a rule crash; tests/test_cli.py makes one crash
+            assert any(case["expect"] for case in cases), f"{rule_id} has no case where it fires"
 
 
 def test_no_case_file_for_an_unknown_rule():

@@ -140,6 +140,12 @@ class Context:
         key = ast.table_key(name)
         return key in self.created[self._index if at is None else at] or key in self.new_tables
 
+    def is_empty_table(self, name: str, at: int | None = None) -> bool:
+        """A new table (see `is_new_table`) that no earlier statement of the migration put rows into:
+        a NOT NULL column without a default can still be added to it."""
+        index = self._index if at is None else at
+        return self.is_new_table(name, at=index) and self.objects.filled_before(name, index) is None
+
     def table_existed(self, name: str) -> bool:
         return not self.is_new_table(name)
 

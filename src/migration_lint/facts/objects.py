@@ -208,6 +208,24 @@ def columns_added(stmt: Statement) -> Iterator[tuple[str, str]]:
         yield _key(ast.relation_name(node.get("relation"))), node.get("newname") or "?"
 
 
+def fills(stmt: Statement) -> Iterator[str]:
+    """Table keys the statement puts rows into: INSERT, COPY … FROM, MERGE, and CREATE TABLE … AS / SELECT … INTO
+    with data."""
+    node_type, node = stmt.node_type, stmt.node
+    if node_type in ("InsertStmt", "MergeStmt") or (node_type == "CopyStmt" and node.get("is_from")):
+        rel = node.get("relation")
+        if rel:
+            yield ast.table_key(ast.relation_name(rel))
+    elif node_type == "CreateTableAsStmt" and not (node.get("into") or {}).get("skipData"):
+        table = created_table(stmt)
+        if table is not None:
+            yield table
+    elif node_type == "SelectStmt" and node.get("intoClause"):
+        table = created_table(stmt)
+        if table is not None:
+            yield table
+
+
 def _index(statements: list[Statement], extract) -> dict[Any, list[int]]:
     out: dict[Any, list[int]] = {}
     for stmt in statements:
@@ -228,6 +246,7 @@ class Objects:
         self._defined: dict[Any, list[int]] | None = None
         self._vacated: dict[Any, list[int]] | None = None
         self._columns: dict[Any, list[int]] | None = None
+        self._filled: dict[Any, list[int]] | None = None
 
     def _defines(self) -> dict[Any, list[int]]:
         if self._defined is None:
@@ -243,6 +262,13 @@ class Objects:
         if self._columns is None:
             self._columns = _index(self._statements, columns_added)
         return self._columns
+
+    def filled_before(self, table: str, index: int) -> Statement | None:
+        """The first earlier statement that put rows into the table (INSERT, COPY, CREATE TABLE AS …)."""
+        if self._filled is None:
+            self._filled = _index(self._statements, fills)
+        positions = self._filled.get(_key(table))
+        return self._statements[positions[0]] if positions is not None and positions[0] < index else None
 
     def defined_before(self, kind: str, name: str, index: int) -> bool:
         """Did an earlier statement create the object (or rename something to its name)?"""

@@ -119,3 +119,75 @@ def targets_few_rows(where: Any, keys: frozenset[str] = frozenset()) -> bool:
             literal = ast.const_value(right)
             return isinstance(literal, str) and not any(ch in literal for ch in "%_")
     return False
+
+
+_COMPARE = {"=": lambda a, b: a == b, "<>": lambda a, b: a != b, "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_TRUE_WORDS = {"t": True, "true": True, "y": True, "yes": True, "on": True, "1": True,
+               "f": False, "false": False, "n": False, "no": False, "off": False, "0": False}
+
+
+def _constant_value(node: Any) -> tuple[bool, Any]:
+    """(known, value) of a constant expression: numbers, strings, booleans, NULL, casts of those."""
+    kind, value = ast.unwrap(node)
+    to_bool = False
+    while kind == "TypeCast":  # a loop: casts nest as deep as the SQL says
+        names = ast.strings((value.get("typeName") or {}).get("names"))
+        to_bool = to_bool or (bool(names) and names[-1] in ("bool", "boolean"))
+        kind, value = ast.unwrap(value.get("arg"))
+    if kind != "A_Const":
+        return False, None
+    if value.get("isnull"):
+        return True, None
+    constant = ast.const_value({kind: value})
+    if to_bool and isinstance(constant, str):
+        word = _TRUE_WORDS.get(constant.strip().lower())
+        return word is not None, word
+    return constant is not None, constant
+
+
+_MAX_DEPTH = 64  # AND/OR/NOT nested deeper than this is not worked out (None: depends on the rows)
+
+
+def constant_truth(where: Any, _depth: int = 0) -> bool | None:
+    """What a WHERE clause that depends on no row evaluates to: True (`WHERE true`, `WHERE 1 = 1`),
+    False (`WHERE false`, `WHERE 1 = 0`, `WHERE NULL`: no row), None when it depends on the rows."""
+    kind, value = ast.unwrap(where)
+    if kind == "BoolExpr":
+        if _depth >= _MAX_DEPTH:
+            return None
+        args = [constant_truth(a, _depth + 1) for a in value.get("args") or ()]
+        op = value.get("boolop")
+        if op == "AND_EXPR":
+            return False if False in args else (True if args and all(a is True for a in args) else None)
+        if op == "OR_EXPR":
+            return True if True in args else (False if args and all(a is False for a in args) else None)
+        if op == "NOT_EXPR" and len(args) == 1 and args[0] is not None:
+            return not args[0]
+        return None
+    if kind == "A_Expr" and value.get("kind") == "AEXPR_OP":
+        ops = ast.strings(value.get("name"))
+        compare = _COMPARE.get(ops[-1] if ops else "")
+        known_left, left = _constant_value(value.get("lexpr"))
+        known_right, right = _constant_value(value.get("rexpr"))
+        if compare is None or not (known_left and known_right):
+            return None
+        if left is None or right is None:
+            return False  # a comparison with NULL is NULL: no row
+        if isinstance(left, bool) or isinstance(right, bool) or type(left) is not type(right):
+            if not (isinstance(left, (int, float)) and isinstance(right, (int, float))):
+                return None
+        try:
+            return bool(compare(left, right))
+        except TypeError:
+            return None
+    known, constant = _constant_value(where)
+    if known:
+        if constant is None:
+            return False
+        if isinstance(constant, bool):
+            return constant
+        if isinstance(constant, str):
+            word = _TRUE_WORDS.get(constant.strip().lower())
+            return word
+    return None

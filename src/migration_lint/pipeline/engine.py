@@ -158,8 +158,7 @@ class Linter:
             except (Exception, RecursionError) as exc:  # a bug must cost one file's report, not the run
                 failed = FileReport(file=file, risk=Risk.HIGH, error=f"internal error: {type(exc).__name__}")
                 failed.risk_reason = "the file could not be analysed (internal error)"
-                failed.findings.append(self.meta(
-                    "parse-error", f"cannot be analysed: internal error {type(exc).__name__}: {exc}"[:300]))
+                failed.findings.append(self.ruleset.internal_error("the analysis of the file", exc))
                 reports[step.index] = failed
         if unit.save_as is not None:
             import pickle

@@ -105,7 +105,7 @@ class RuleSet:
         rules = self.node_rules.get(node_type)
         if rules:
             for rule in rules:
-                self._run(rule, rule.check_node, node, ctx, out)
+                self._run(rule, rule.check_node, node, ctx, out, node_type)
         if node_type == "AlterTableStmt" and self.alter_rules:
             objtype = node.get("objtype", "OBJECT_TABLE")
             for cmd in ast.alter_commands(node):
@@ -116,22 +116,31 @@ class RuleSet:
                 self._nested_statements and (node_type in _EMBEDS_STATEMENTS or "withClause" in node))):
             for nested_type, nested in ast.walk(node):
                 for rule in self.node_rules.get(nested_type, ()):
-                    self._run(rule, rule.check_node, nested, ctx, out)
+                    self._run(rule, rule.check_node, nested, ctx, out, nested_type)
 
     def check_migration(self, ctx: Context, out: list[Finding]) -> None:
         for rule in self.migration_rules:
             ctx._report_as(self.reporter(rule))
             try:
                 out.extend(rule.check_migration(ctx))
-            except Exception as exc:  # a broken rule must not hide the other findings
-                out.append(self.meta("parse-error", f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}"))
+            except (Exception, RecursionError) as exc:  # a broken rule must not hide the other findings
+                out.append(self.internal_error(f"rule {rule.id}", exc))
 
-    def _run(self, rule: Rule, check, target, ctx: Context, out: list[Finding]) -> None:
+    def _run(self, rule: Rule, check, target, ctx: Context, out: list[Finding], node_type: str | None = None) -> None:
         ctx._report_as(self.reporter(rule))
         try:
-            out.extend(check(target, ctx))
-        except Exception as exc:  # a broken rule must not hide the other findings
-            out.append(ctx.finding(ctx.statement, f"internal error in rule {rule.id}: {type(exc).__name__}: {exc}"))
+            out.extend(check(target, ctx) if node_type is None else check(node_type, target, ctx))
+        except (Exception, RecursionError) as exc:  # a broken rule must not hide the other findings
+            out.append(self.internal_error(f"rule {rule.id}", exc, ctx.statement))
+
+    def internal_error(self, where: str, exc: BaseException, stmt: Statement | None = None) -> Finding:
+        """An `internal-error` finding: `where` failed (on `stmt`, or on the whole file)."""
+        finding = self.meta("internal-error", f"internal error in {where}: {type(exc).__name__}: {exc}"[:300])
+        if stmt is not None:
+            finding.line, finding.column, finding.end_line, finding.end_column = (
+                stmt.line, stmt.column, stmt.end_line, stmt.end_column)
+            finding.statement = stmt.index
+        return finding
 
 
 def build_ruleset(config: Config, registry: dict[str, type[Rule]]) -> RuleSet:
@@ -148,5 +157,8 @@ def build_ruleset(config: Config, registry: dict[str, type[Rule]]) -> RuleSet:
     ruleset = RuleSet(chosen, registry, docs_base=config.docs_url)
     for rule in chosen:
         ruleset.severities[rule.id] = effective_severity(config, rule)
+    crash = registry.get("internal-error")
+    if crash is not None and crash.id not in config.ignore:  # a crash is reported whatever --select says
+        ruleset.severities.setdefault(crash.id, effective_severity(config, crash))
     return ruleset
 

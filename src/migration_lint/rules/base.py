@@ -9,7 +9,7 @@ attributes, its documentation is its docstring (Markdown sections, see
   ``check_statement(stmt, ctx)`` once per statement of that type;
 * ``nodes``: parse-tree node types anywhere in a statement (``"ColumnDef"``,
   or ``"UpdateStmt"`` to see a data-modifying statement inside a WITH too),
-  handed to ``check_node(node, ctx)``;
+  handed to ``check_node(node_type, node, ctx)``;
 * ``alter_commands``: ALTER TABLE subcommands (``"AT_SetNotNull"``), handed to
   ``check_alter(cmd, ctx)`` with a :class:`~migration_lint.syntax.ast.AlterCommand`;
   only on the kinds of relation in ``alter_objects`` (tables by default);
@@ -73,6 +73,8 @@ class Rule:
     migration: ClassVar[bool] = False
     #: its findings are made by the pipeline itself (unreadable files, suppressions), not by a check
     made_by_pipeline: ClassVar[bool] = False
+    #: the docs' Example makes it fire (False only for findings no SQL can cause by design: internal errors)
+    example_fires: ClassVar[bool] = True
     #: the risk a finding of this rule gives its statement (None: the lock model decides)
     risk: ClassVar[Risk | None] = None
     #: a finding means the statement fails when deployed: HIGH even on tables created in the migration
@@ -96,7 +98,7 @@ class Rule:
     def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
         return ()
 
-    def check_node(self, node: dict[str, Any], ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node_type: str, node: dict[str, Any], ctx: Context) -> Iterable[Finding]:
         return ()
 
     def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:

@@ -140,8 +140,9 @@ def const_value(node: Any) -> Any:
     for key in ("sval", "ival", "fval", "boolval", "bsval"):
         if key in value:
             inner_value = value[key]
-            if isinstance(inner_value, dict):
-                return next(iter(inner_value.values()), 0 if key == "ival" else "")
+            if isinstance(inner_value, dict):  # {"boolval": {}} is false, {"ival": {}} is 0
+                default: Any = {"ival": 0, "boolval": False}.get(key, "")
+                return next(iter(inner_value.values()), default)
             return inner_value
     if "ival" not in value and len(value) <= 1:  # {"ival": {}} means 0
         return 0
@@ -156,6 +157,30 @@ def def_elems(items: list | None) -> dict[str, Any]:
         if kind == "DefElem":
             out[value.get("defname", "")] = value.get("arg")
     return out
+
+
+def option_true(items: list | None, name: str) -> bool:
+    """Is the option `name` of a DefElem list (`REINDEX (CONCURRENTLY …)`, `VACUUM (FULL …)`) on, the way
+    PostgreSQL's defGetBoolean reads it: given without a value, or true/on/1 (false/off/0 turn it off)."""
+    for item in items or ():
+        kind, value = unwrap(item)
+        if kind != "DefElem" or value.get("defname") != name:
+            continue
+        arg = value.get("arg")
+        if arg is None:
+            return True
+        arg_kind, arg_value = unwrap(arg)
+        if arg_kind == "Integer":
+            return bool(arg_value.get("ival", 0))
+        if arg_kind == "Boolean":
+            return bool(arg_value.get("boolval", False))
+        if arg_kind == "String":
+            return str(arg_value.get("sval", "")).lower() in ("true", "on", "1", "yes", "t", "y")
+        constant = const_value(arg)
+        if isinstance(constant, bool | int):
+            return bool(constant)
+        return str(constant).lower() in ("true", "on", "1", "yes", "t", "y")
+    return False
 
 
 _PLAIN_IDENT = __import__("re").compile(r"^[a-z_][a-z0-9_$]*$")

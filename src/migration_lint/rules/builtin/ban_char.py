@@ -59,7 +59,7 @@ class BanChar(Rule):
     severity = Severity.WARNING
     nodes = ("ColumnDef",)
 
-    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node_type: str, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return

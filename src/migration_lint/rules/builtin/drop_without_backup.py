@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
+from migration_lint.facts.rows import constant_truth
 from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
@@ -118,11 +119,13 @@ class DropWithoutBackup(Rule):
             yield (ctx.statement, f"DROP DATABASE {ast.quote_ident(name)}", False,
                    f"`pg_dump --format=custom {ast.quote_ident(name)} > {name}.dump`")
         elif node_type == "DeleteStmt":
-            if node.get("whereClause") is not None:
+            where = node.get("whereClause")
+            if where is not None and constant_truth(where) is not True:
                 return
             table = ast.relation_name(node.get("relation"))
             if ctx.is_new_table(table):
                 return
             q = ast.quote_qualified(table)
-            yield (node.get("relation"), f"DELETE FROM {q} without WHERE", False,
+            what = "without WHERE" if where is None else "with a WHERE that is always true"
+            yield (node.get("relation"), f"DELETE FROM {q} {what}", False,
                    f"`pg_dump --table='{q}' --data-only --format=custom > {table.split('.')[-1]}.dump`")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
+from migration_lint.facts.rows import constant_truth
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
 from migration_lint.rules.recipes import batch_key, batched
@@ -65,6 +66,9 @@ class MixedSchemaAndData(Rule):
             if stmt.node_type in DATA:
                 if stmt.node_type == "CopyStmt" and not stmt.node.get("is_from"):
                     continue
+                where = stmt.node.get("whereClause")
+                if stmt.node_type in ("UpdateStmt", "DeleteStmt") and where is not None and constant_truth(where) is False:
+                    continue  # WHERE false: no data changes
                 target = ast.relation_name(stmt.node.get("relation")) if stmt.node.get("relation") else None
                 if target and ast.table_key(target) in ctx.created[stmt.index]:
                     continue  # seeding or fixing up a table this migration created: nobody uses it yet

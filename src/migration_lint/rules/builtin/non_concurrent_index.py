@@ -105,8 +105,7 @@ class NonConcurrentIndex(Rule):
             )
 
     def _reindex(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        params = ast.def_elems(node.get("params"))
-        if "concurrently" in params:
+        if ast.option_true(node.get("params"), "concurrently"):
             return
         kind = node.get("kind", "")
         relation = node.get("relation")
@@ -115,6 +114,16 @@ class NonConcurrentIndex(Rule):
             return
         what = {"REINDEX_OBJECT_INDEX": "INDEX", "REINDEX_OBJECT_TABLE": "TABLE", "REINDEX_OBJECT_SCHEMA": "SCHEMA",
                 "REINDEX_OBJECT_DATABASE": "DATABASE", "REINDEX_OBJECT_SYSTEM": "SYSTEM"}.get(kind, "")
+        if kind == "REINDEX_OBJECT_SYSTEM":
+            yield ctx.finding(
+                ctx.statement,
+                "REINDEX SYSTEM rebuilds every index of the system catalogs, locking each catalog while its indexes are "
+                "rebuilt: DDL, and queries that need those catalogs (planning, new connections), wait until it ends",
+                help="System catalogs have no CONCURRENTLY rebuild (PostgreSQL rejects REINDEX SYSTEM CONCURRENTLY): "
+                     "remove it from the migration, and run it only to repair a corrupted catalog index, in a "
+                     "maintenance window.",
+            )
+            return
         if ctx.pg_version < 12:
             help_text = ("PostgreSQL before 12 has no REINDEX CONCURRENTLY: build a replacement with "
                          "CREATE INDEX CONCURRENTLY, then drop the old index with DROP INDEX CONCURRENTLY.")

@@ -8,6 +8,7 @@ from migration_lint.rules.base import Rule
 from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
 from migration_lint.syntax.ast import AlterCommand
+from migration_lint.syntax.names import not_null_check_name
 
 _FILLED = ("CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED")
 _SERIALS = ("serial", "bigserial", "smallserial", "serial2", "serial4", "serial8")
@@ -50,11 +51,12 @@ class NotNullWithoutDefault(Rule):
     checklist = ("batch",)
     alter_commands = ("AT_AddColumn",)
     risk = Risk.HIGH
+    fails_deploy = True
     lock = "ACCESS EXCLUSIVE"
 
     def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
         table = cmd.table
-        if ctx.is_new_table(table):
+        if ctx.is_empty_table(table):
             return
         qt = ast.quote_qualified(table)
         _, coldef = cmd.definition
@@ -68,6 +70,17 @@ class NotNullWithoutDefault(Rule):
         column = coldef.get("colname", "?")
         qc = ast.quote_ident(column)
         sql_type = _sql_type(coldef)
+        filled = ctx.objects.filled_before(table, ctx.index) if ctx.is_new_table(table) else None
+        if filled is not None:
+            yield ctx.finding(
+                coldef,
+                f"ADD COLUMN {qc} {sql_type} NOT NULL without a DEFAULT fails: {qt} was created earlier in this "
+                f"migration and already has rows ({filled.kind} on line {filled.line}), which would hold NULL",
+                help=(f"Declare {qc} in the CREATE TABLE of {qt}, or add it before the rows are put in, or give it a "
+                      f"default: `ALTER TABLE {qt} ADD COLUMN {qc} {sql_type} NOT NULL DEFAULT <value>;`."
+                      + prisma_schema_hint(ctx, f"give `{column}` a `@default(...)` or make it optional (`Type?`)")),
+            )
+            return
         yield ctx.finding(
             coldef,
             f"ADD COLUMN {qc} {sql_type} NOT NULL without a DEFAULT fails as soon as {qt} has a row "
@@ -76,8 +89,8 @@ class NotNullWithoutDefault(Rule):
                 f"Give it a default: `ALTER TABLE {qt} ADD COLUMN {qc} {sql_type} NOT NULL DEFAULT <value>;` "
                 "(a constant default adds no rewrite on PostgreSQL 11+). Without a sensible default: "
                 f"`ALTER TABLE {qt} ADD COLUMN {qc} {sql_type};`, backfill it in batches, then "
-                f"`ALTER TABLE {qt} ADD CONSTRAINT {ast.quote_ident(_check_name(table, column))} CHECK ({qc} IS NOT NULL) NOT VALID;`, "
-                f"`ALTER TABLE {qt} VALIDATE CONSTRAINT {ast.quote_ident(_check_name(table, column))};`, "
+                f"`ALTER TABLE {qt} ADD CONSTRAINT {ast.quote_ident(not_null_check_name(table, column))} CHECK ({qc} IS NOT NULL) NOT VALID;`, "
+                f"`ALTER TABLE {qt} VALIDATE CONSTRAINT {ast.quote_ident(not_null_check_name(table, column))};`, "
                 f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;`."
                 + prisma_schema_hint(ctx, f"give `{column}` a `@default(...)` or make it optional (`Type?`)")
             ),
@@ -89,6 +102,3 @@ def _sql_type(coldef: dict) -> str:
     return {"int4": "integer", "int8": "bigint", "int2": "smallint", "bool": "boolean", "float8": "double precision",
             "float4": "real", "bpchar": "char"}.get(text, text)
 
-
-def _check_name(table: str, column: str) -> str:
-    return f"{table.split('.')[-1]}_{column}_not_null"

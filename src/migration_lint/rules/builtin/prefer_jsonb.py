@@ -54,7 +54,7 @@ class PreferJsonb(Rule):
     severity = Severity.WARNING
     nodes = ("ColumnDef",)
 
-    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node_type: str, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return

@@ -65,7 +65,7 @@ class PreferText(Rule):
     nodes = ("ColumnDef",)
     enabled_by_default = False
 
-    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node_type: str, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return

@@ -68,7 +68,7 @@ class PreferTimestamptz(Rule):
         #: also report Prisma's default mapping of `DateTime` (`TIMESTAMP(3)`) in Prisma folders
         prisma_default: bool = False
 
-    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node_type: str, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return

@@ -8,6 +8,7 @@ from migration_lint.rules.base import Rule
 from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
 from migration_lint.syntax.ast import AlterCommand
+from migration_lint.syntax.names import not_null_check_name
 
 
 class SetNotNull(Rule):
@@ -64,7 +65,7 @@ class SetNotNull(Rule):
             if any(c.kind == "CONSTR_CHECK" and c.validated and c.not_null_column == column for c in model.constraints):
                 return
         qc = ast.quote_ident(column)
-        check = ast.quote_ident(f"{table.split('.')[-1]}_{column}_not_null")
+        check = ast.quote_ident(not_null_check_name(table, column))
         if ctx.pg_version >= 12:
             recipe = (
                 f"Prove it first, without a long lock: `ALTER TABLE {qt} ADD CONSTRAINT {check} CHECK ({qc} IS NOT NULL) NOT VALID;` "

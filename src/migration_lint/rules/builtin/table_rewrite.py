@@ -72,8 +72,7 @@ class TableRewrite(Rule):
             yield from self._move_all(node, ctx)
 
     def _vacuum(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        options = ast.def_elems(node.get("options"))
-        if "full" not in options or not _true(options["full"]) or not node.get("is_vacuumcmd"):
+        if not ast.option_true(node.get("options"), "full") or not node.get("is_vacuumcmd"):
             return
         rels = [ast.unwrap(r)[1].get("relation") for r in node.get("rels") or ()]
         rels = [r for r in rels if r]
@@ -183,19 +182,6 @@ class TableRewrite(Rule):
                   f"{target} --moveidx`), one at a time."),
         )
 
-
-def _true(arg: object) -> bool:
-    if arg is None:
-        return True
-    value = ast.const_value(arg)
-    if value is None:
-        kind, inner = ast.unwrap(arg)
-        value = inner.get("sval") if isinstance(inner, dict) else None
-        if value is None and isinstance(inner, dict) and "ival" in inner:
-            value = inner.get("ival", 0)
-    if isinstance(value, str):
-        return value.lower() not in ("false", "off", "0", "no")
-    return bool(value) if value is not None else True
 
 
 def _shell(table: str) -> str:

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
+from migration_lint.facts.rows import constant_truth, key_columns, primary_key, targets_few_rows
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.rules.recipes import batched, keyset
@@ -125,9 +125,14 @@ class UnbatchedDataChange(Rule):
         if ctx.is_new_table(table) or _system_table(table):
             return
         where = node.get("whereClause")
+        truth = constant_truth(where) if where is not None else True
+        if truth is False:
+            return  # WHERE false: no row changes
+        if truth is True:
+            where = None  # WHERE true: every row
         is_update = stmt.node_type == "UpdateStmt"
         if where is None and not is_update:
-            return  # drop-without-backup reports DELETE without WHERE
+            return  # drop-without-backup reports a DELETE of every row
         keys = key_columns(ctx.schema, table)
         if where is not None and targets_few_rows(where, keys):
             return
