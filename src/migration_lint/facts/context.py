@@ -91,7 +91,7 @@ def _non_transactional(stmt: Statement, pg_version: float) -> bool:
     if node_type == "DropStmt":
         return bool(node.get("concurrent"))
     if node_type == "ReindexStmt":
-        return any(ast.unwrap(p)[1].get("defname") == "concurrently" for p in node.get("params") or ())
+        return ast.option_true(node.get("params"), "concurrently")
     if node_type == "VacuumStmt":
         return bool(node.get("is_vacuumcmd"))
     if node_type == "AlterTableStmt":

@@ -182,3 +182,40 @@ def quote_qualified(name: str) -> str:
         schema, _, rel = name.partition(".")
         return f"{quote_ident(schema)}.{quote_ident(rel)}"
     return quote_ident(name)
+
+
+def option_value(params: list | None, name: str) -> bool | None:
+    """The boolean value of option `name` in a DefElem list, read the way PostgreSQL's defGetBoolean reads it.
+
+    ``(CONCURRENTLY)`` with no value is true; ``true``/``on``/``1`` (any case, quoted or not) are true,
+    ``false``/``off``/``0`` false. Returns False when the option is absent and None for a value
+    PostgreSQL rejects ("requires a Boolean value"); the last occurrence wins, as in PostgreSQL's loops.
+    """
+    found: bool | None = False
+    for item in params or ():
+        kind, value = unwrap(item)
+        if kind != "DefElem" or not isinstance(value, dict) or value.get("defname") != name:
+            continue
+        arg = value.get("arg")
+        if arg is None:
+            found = True
+            continue
+        arg_kind, arg_value = unwrap(arg)
+        arg_value = arg_value if isinstance(arg_value, dict) else {}
+        if arg_kind == "Integer":
+            found = {0: False, 1: True}.get(arg_value.get("ival", 0))
+        elif arg_kind == "Boolean":
+            found = bool(arg_value.get("boolval"))
+        elif arg_kind == "String":
+            found = {"true": True, "on": True, "false": False, "off": False}.get(str(arg_value.get("sval", "")).lower())
+        else:
+            found = None
+    return found
+
+
+def option_true(params: list | None, name: str) -> bool:
+    """Is boolean option `name` of a DefElem list on (``REINDEX (CONCURRENTLY)``, ``VACUUM (FULL 1)``)?
+
+    See :func:`option_value`; an absent option, a false value and a value PostgreSQL rejects are all False.
+    """
+    return option_value(params, name) is True

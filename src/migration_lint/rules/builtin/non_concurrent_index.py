@@ -106,8 +106,7 @@ class NonConcurrentIndex(Rule):
             )
 
     def _reindex(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        params = ast.def_elems(node.get("params"))
-        if "concurrently" in params:
+        if ast.option_true(node.get("params"), "concurrently"):
             return
         kind = node.get("kind", "")
         relation = node.get("relation")
