@@ -231,6 +231,19 @@ def _observe_in_transaction(conn: Any, case: Case, sql: str) -> Observed:
     return observed
 
 
+_VXID_HOLDER_SQL = "SELECT pid FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = %s AND granted"
+
+
+def _observer_made(observer: Any, row: tuple[Any, ...]) -> bool:
+    """Is this wait one the observation itself causes? A concurrent build or reindex waits for every
+    transaction that might still use the old index, the observer's own polling queries among them (each
+    over in a moment: by now its holder is gone, or is the observer)."""
+    if row[0] != "virtualxid":
+        return False
+    holder = observer.execute(_VXID_HOLDER_SQL, (row[4],)).fetchone()
+    return holder is None or holder[0] == observer.info.backend_pid
+
+
 def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Case, sql: str) -> Observed:
     """Run the statement on its own session; read its locks from *observer* at every wait."""
     import psycopg
@@ -251,7 +264,9 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                 blockers.append(blocker)
                 blocker.execute("BEGIN")
                 blocker.execute(blocker_sql)
-                releases.append(blocker.close)  # closing ends (rolls back) its transaction
+                # ROLLBACK returns once the blocker's locks are released (a close would release them
+                # some time after, and the statement could wait on them again meanwhile)
+                releases.append(lambda blocker=blocker: (blocker.execute("ROLLBACK"), blocker.close()))
             if case.stall:
                 observer.execute("SELECT pg_advisory_lock(%s)", (STALL_KEY,))
                 releases.append(lambda: observer.execute("SELECT pg_advisory_unlock(%s)", (STALL_KEY,)))
@@ -279,7 +294,7 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                     thread.join(WAIT_TIMEOUT)
                     pytest.fail(f"{case.id}: the statement did not finish")
                 rows = observer.execute(_LOCKS_SQL, (pid,)).fetchall()
-                waiting = frozenset((r[0], r[1], r[2], r[4]) for r in rows if not r[3])
+                waiting = frozenset((r[0], r[1], r[2], r[4]) for r in rows if not r[3] and not _observer_made(observer, r))
                 new_wait = waiting and waiting != last_wait
                 stuck = waiting and waiting == last_wait and time.monotonic() - released_at > 1.0
                 if new_wait or stuck:
