@@ -64,6 +64,8 @@ class Schema:
         self._by_table: dict[str, dict[str, None]] = {}  # table key → index names (ordered)
         self.enum_values_added: dict[str, set[str]] = {}
         self.domains: dict[str, str] = {}  # domain key (schema only when not public) → its base type
+        self.extensions: set[str] = set()  # extensions the migrations created (and did not drop)
+        self.functions: set[str] = set()  # functions the migrations created, by key (schema only when not public)
 
     def domain_columns(self, domain: str) -> list[tuple[Table, Column]]:
         """The columns whose values are of `domain` (directly, or through a domain over it): those
@@ -227,6 +229,12 @@ class Schema:
                 table.constraints = [c for c in table.constraints if c.name != name]
                 self._remove(name or "")
 
+    def _apply_CreateExtensionStmt(self, node: Node, migration: str | None) -> None:
+        self.extensions.add(str(node.get("extname", "")).lower())
+
+    def _apply_CreateFunctionStmt(self, node: Node, migration: str | None) -> None:
+        self.functions.add(ast.table_key(".".join(ast.strings(node.get("funcname")))))
+
     def _apply_CreateDomainStmt(self, node: Node, migration: str | None) -> None:
         name = ast.table_key(".".join(ast.strings(node.get("domainname"))))
         self.domains[name] = ast.type_name(node.get("typeName"))
@@ -267,6 +275,10 @@ class Schema:
 
     def _apply_DropStmt(self, node: Node, migration: str | None) -> None:
         remove = node.get("removeType")
+        if remove == "OBJECT_EXTENSION":
+            for obj in node.get("objects") or ():
+                self.extensions.discard(str(unwrap(obj)[1].get("sval", "")).lower())
+            return
         if remove == "OBJECT_DOMAIN":
             for obj in node.get("objects") or ():
                 self.domains.pop(ast.table_key(".".join(ast.strings(unwrap(obj)[1].get("names")))), None)
