@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from squawk_venv import squawk_binary  # noqa: E402  (bench/ is on sys.path)
+from squawk_venv import squawk_binary
 
-from migration_lint.cli import main as lint_main  # noqa: E402
+from migration_lint.cli import main as lint_main
 
 # squawk rule → migration-lint rule checking the same pattern
 PAIRS = {

@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from squawk_venv import SQUAWK_VERSION, squawk_binary  # noqa: E402  (bench/ is on sys.path)
+from squawk_venv import SQUAWK_VERSION, squawk_binary
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
@@ -238,13 +238,13 @@ def write_statements(pool: list[str], n: int, path: Path) -> Path:
     """The first n statements of the pool, cycling; checked to parse as n statements."""
     from pglast import parser
 
-    from migration_lint.pipeline import engine
+    from migration_lint.pipeline import load as loading
 
     text = "".join(pool[i % len(pool)] + ";\n" for i in range(n))
     count = len(json.loads(parser.parse_sql_json(text))["stmts"])
     if count != n:
         raise SystemExit(f"{path.name}: {count} statements parsed, expected {n}")
-    size, limit = len(text.encode("utf-8")), getattr(engine, "MAX_FILE_BYTES", 8 * 1024 * 1024)
+    size, limit = len(text.encode("utf-8")), loading.MAX_FILE_BYTES
     if size > limit:  # migration-lint would only report "too large" without linting it
         raise SystemExit(f"{path.name}: {size:,} bytes, over migration-lint's {limit:,}-byte limit")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from migration_lint.cli.trace.server import PostgresServer  # noqa: E402
+from migration_lint.cli.trace.server import PostgresServer
 
 SETUP = """
 DROP TABLE IF EXISTS bench_orders;

@@ -41,7 +41,7 @@ ODD_NAMES = [
 SCHEMAS = ["public", "app", '"Auth"', "s"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ident(pool: tuple[str, ...]) -> st.SearchStrategy[str]:
     repeat = -(-4 * len(ODD_NAMES) // len(pool))  # four in five draws are usual names
     return st.sampled_from(list(pool) * repeat + ODD_NAMES)
@@ -52,7 +52,7 @@ def ident(pool=PLAIN_NAMES) -> st.SearchStrategy[str]:
     return _ident(tuple(pool))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def table() -> st.SearchStrategy[str]:
     name = ident(PLAIN_NAMES)
     return st.one_of(name, name, name, name, name, st.builds(lambda s, n: f"{s}.{n}", st.sampled_from(SCHEMAS), name))
@@ -141,7 +141,7 @@ def deep_expression(draw) -> str:
     return "||".join(["'ab'"] * depth)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expression(max_leaves: int = 6):
     leaves = st.one_of(
         st.sampled_from(FUNCTIONS),

@@ -202,3 +202,25 @@ def test_a_new_migration_starts_from_the_stored_schema_model(tmp_path, cache_dir
     edited = _json(capsys, str(new / "migration.sql"))
     assert len(applied) == 6
     assert edited == _json(capsys, str(new / "migration.sql"), "--no-cache")
+
+
+def test_a_file_over_the_size_limit_is_not_read_to_key_it(tmp_path, cache_dir, capsys, whole_reads, count_lints):
+    """A file above load.MAX_FILE_BYTES is reported without being read: the cache does not read it either
+    (a sparse file of the limit and one byte), and the files after it are still served from the cache."""
+    from migration_lint.pipeline.load import MAX_FILE_BYTES
+
+    root = _prisma(tmp_path)
+    huge = root / "20240151000000_load_everything" / "migration.sql"
+    huge.parent.mkdir()
+    with open(huge, "wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    first = _json(capsys, str(root))
+    assert huge not in whole_reads
+    report = next(f for f in json.loads(first)["files"] if f["path"].endswith("load_everything/migration.sql"))
+    assert [f["message"] for f in report["findings"] if f["rule"] == "parse-error"] == [
+        f"file is too large to lint ({MAX_FILE_BYTES + 1:,} bytes; the limit is {MAX_FILE_BYTES:,})"]
+    whole_reads.clear()
+    count_lints.clear()
+    assert _json(capsys, str(root)) == first
+    assert huge not in whole_reads
+    assert [Path(d).parent.name for d in count_lints] == ["20240151000000_load_everything"]  # the others: hits

@@ -131,7 +131,7 @@ def test_github_annotations_are_escaped(tmp_path, capsys, monkeypatch):
     write(tmp_path / "db" / "001_add_index_a,b:c.sql", "CREATE INDEX i ON t (x);\n")
     code, out, _ = run(["db", "--format", "github"], capsys)
     assert code == 1
-    [line] = [l for l in out.splitlines() if "non-concurrent-index" in l.split("::")[1]]
+    [line] = [entry for entry in out.splitlines() if "non-concurrent-index" in entry.split("::")[1]]
     assert line.startswith("::error file=db/001_add_index_a%2Cb%3Ac.sql,line=1,col=19,endLine=1,endColumn=24,"
                            "title=migration-lint non-concurrent-index::")
     assert "\n" not in line and "%0A" in line
@@ -359,10 +359,10 @@ def test_plugin_rule_is_loaded_and_runs(tmp_path, capsys, monkeypatch):
         id = "ban-vacuum"
         summary = "No VACUUM in migrations"
         severity = Severity.WARNING
-        targets = ("VacuumStmt",)
+        statements = ("VacuumStmt",)
 
-        def check(self, node, ctx):
-            yield ctx.finding(ctx.statement, "VACUUM in a migration")
+        def check_statement(self, stmt, ctx):
+            yield ctx.finding(stmt, "VACUUM in a migration")
 
     class EntryPoint:
         name, value, group = "ban-vacuum", "plugin:BanVacuum", "migration_lint.rules"
@@ -378,6 +378,61 @@ def test_plugin_rule_is_loaded_and_runs(tmp_path, capsys, monkeypatch):
         code, out, _ = run([str(path), "--fail-on", "warning"], capsys)
         assert code == 1
         assert "warning ban-vacuum VACUUM in a migration" in out
+    finally:
+        registry.reset_cache()
+
+
+def test_plugin_written_for_targets_and_check_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    """A rule class with `targets` and `check(node, ctx)` is refused with a message saying what replaced them."""
+    from importlib import metadata
+
+    from migration_lint.model import Severity
+    from migration_lint.rules import registry
+    from migration_lint.rules.base import Rule
+
+    class OldStyle(Rule):
+        """Old.
+
+        ## Why is this bad?
+        x
+        ## Example
+        ```sql
+        VACUUM t;
+        ```
+        ## Use instead
+        ```sql
+        SELECT 1;
+        ```
+        ## When it's fine
+        x
+        ## References
+        - none
+        """
+
+        id = "old-style"
+        summary = "old"
+        severity = Severity.WARNING
+        targets = ("VacuumStmt",)
+
+        def check(self, node, ctx):
+            yield ctx.finding(ctx.statement, "VACUUM")
+
+    class EntryPoint:
+        name, value, group = "old-style", "plugin:OldStyle", "migration_lint.rules"
+
+        def load(self):
+            return OldStyle
+
+    monkeypatch.setattr(registry, "_may_have_plugins", lambda: True)
+    monkeypatch.setattr(metadata, "entry_points", lambda group=None: [EntryPoint()] if group == "migration_lint.rules" else [])
+    registry.reset_cache()
+    try:
+        path = write(tmp_path / "001_vacuum_t.sql", "VACUUM t;\n")
+        code, out, err = run([str(path)], capsys)
+        assert code == 2 and out == ""
+        assert "is malformed" in err and "`targets` and `check` were replaced by `statements`" in err
+        assert "the rule looks at nothing" in err
+        assert "Traceback" not in err
     finally:
         registry.reset_cache()
 

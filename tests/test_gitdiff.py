@@ -10,7 +10,7 @@ import pytest
 from fake_github import FakeGitHub
 
 from migration_lint.cli import main
-from migration_lint.cli.review import command as review
+from migration_lint.cli.review import github
 from migration_lint.ingest import gitdiff
 
 MIGRATIONS = "prisma/migrations"
@@ -191,7 +191,7 @@ def test_not_a_repository(tmp_path, monkeypatch, capsys):
 @pytest.fixture
 def pull_request(repo, monkeypatch):
     server = FakeGitHub(token="ghs_test").start()
-    monkeypatch.setattr(review, "RETRY", review.RetryPolicy(base_delay=0.0))
+    monkeypatch.setattr(github, "RETRY", github.RetryPolicy(base_delay=0.0))
     base = git(repo, "rev-parse", "main")
     event = {"number": 7, "pull_request": {"number": 7, "base": {"ref": "main", "sha": base}, "head": {"ref": "feature"}}}
     (repo.parent / "event.json").write_text(json.dumps(event))

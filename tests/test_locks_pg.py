@@ -279,7 +279,7 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
             def run() -> None:
                 try:
                     _run_statement(session, case, sql)
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                except BaseException as exc:
                     outcome["error"] = exc
 
             thread = threading.Thread(target=run, daemon=True)
@@ -455,7 +455,7 @@ def _cluster_objects(server: PostgresServer) -> tuple[dict[str, str | None], Cal
             ts_dir = _server_owned_dir()
             admin.execute(f"CREATE TABLESPACE {TABLESPACE} LOCATION '{ts_dir}'")
             made["tablespace"] = TABLESPACE
-        except Exception as exc:  # noqa: BLE001 - reported as the skip reason
+        except Exception as exc:
             made["tablespace_error"] = str(exc)
 
     def release() -> None:
@@ -485,7 +485,7 @@ def _pending_detach(server: PostgresServer, conn: Any) -> None:
                 detacher.execute("ALTER TABLE meas DETACH PARTITION meas_2024 CONCURRENTLY")
             except psycopg.errors.QueryCanceled:
                 pass
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
 
         thread = threading.Thread(target=detach, daemon=True)

@@ -18,8 +18,6 @@ from migration_lint.model import FileReport, Finding, MigrationFile, Risk, RunRe
 from migration_lint.pipeline.engine import Linter
 from migration_lint.report.markdown import (
     BUDGET,
-    CHECKLIST,
-    CHECKLIST_ITEMS,
     GITHUB_LIMIT,
     MARKER,
     checklist,
@@ -31,6 +29,7 @@ from migration_lint.report.markdown import (
     rich,
     safe_url,
 )
+from migration_lint.rules.base import CHECKLIST_ITEMS
 from migration_lint.rules.registry import all_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,9 +156,19 @@ def test_checklist_items_appear_once_and_unknown_rules_add_nothing():
     assert checklist(_run_with("some-plugin-rule", "migration-name")) == []
 
 
-def test_checklist_table_names_known_items_only():
-    for items in CHECKLIST.values():
-        assert set(items) <= set(CHECKLIST_ITEMS)
+def test_checklist_items_are_declared_by_the_rules_plugins_included():
+    from migration_lint.rules.base import Rule
+    from migration_lint.rules.registry import all_rules
+
+    class PluginRule(Rule):
+        id = "some-plugin-rule"
+        checklist = ("backup",)
+
+    registry = {**all_rules(), "some-plugin-rule": PluginRule}
+    assert checklist(_run_with("some-plugin-rule"), registry) == [CHECKLIST_ITEMS["backup"]]
+    assert PluginRule.validate_metadata()  # and an unknown item would be named by the contract check
+    PluginRule.checklist = ("no-such-item",)
+    assert any("checklist item 'no-such-item'" in p for p in PluginRule.validate_metadata())
 
 
 # -- rendering and size ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from fake_github import FakeGitHub
 
 from migration_lint.cli import main
 from migration_lint.cli.review import command as review
+from migration_lint.cli.review import github
 from migration_lint.report.markdown import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +40,8 @@ def fake():
 @pytest.fixture
 def waits(monkeypatch):
     recorded: list[float] = []
-    monkeypatch.setattr(review, "RETRY", review.RetryPolicy(attempts=4, base_delay=0.5, max_delay=10.0, max_total_wait=20.0))
-    monkeypatch.setattr(review, "_sleep", recorded.append)
+    monkeypatch.setattr(github, "RETRY", github.RetryPolicy(attempts=4, base_delay=0.5, max_delay=10.0, max_total_wait=20.0))
+    monkeypatch.setattr(github, "_sleep", recorded.append)
     return recorded
 
 
@@ -254,8 +255,8 @@ def test_a_create_that_failed_but_was_stored_is_not_duplicated(actions, fake, pr
 def test_persistent_server_errors_give_up_within_the_budget(actions, fake, project, waits, capsys):
     fake.fail("GET", "/pulls/7", 503, times=100)
     assert run_review() == 1
-    assert len(waits) == review.RETRY.attempts - 1
-    assert sum(waits) <= review.RETRY.max_total_wait
+    assert len(waits) == github.RETRY.attempts - 1
+    assert sum(waits) <= github.RETRY.max_total_wait
     assert "kept failing while reading the pull request (503" in capsys.readouterr().out
 
 
@@ -312,7 +313,7 @@ def test_unreachable_api(actions, fake, project, monkeypatch, waits, capsys):
     assert run_review() == 1
     out = capsys.readouterr().out
     assert "cannot reach the GitHub API" in out or "kept failing" in out
-    assert sum(waits) <= review.RETRY.max_total_wait
+    assert sum(waits) <= github.RETRY.max_total_wait
 
 
 def test_the_token_never_appears(actions, fake, project, capsys, caplog):

@@ -36,6 +36,7 @@ from migration_lint.cli import main
 from migration_lint.cli.trace import command as trace
 from migration_lint.cli.trace import server as pgserver
 from migration_lint.cli.trace.server import SERVICE_USER, PostgresServer, PostgresUnavailable
+from migration_lint.facts.observed import STATUSES
 from migration_lint.syntax.ast import unwrap
 from migration_lint.syntax.parse import parse
 
@@ -473,7 +474,7 @@ def test_json_trace_block(url, tmp_path):
     for stmt in statements:
         block = stmt["trace"]
         assert {"status", "locks", "rewrites", "duration_ms", "error", "created", "dropped"} <= set(block)
-        assert block["status"] in trace.STATUSES
+        assert block["status"] in STATUSES
         assert isinstance(block["rewrites"], bool) and isinstance(block["duration_ms"], float)
         assert block["error"] is None and block["status"] == "confirmed"
         for lock in block["locks"]:

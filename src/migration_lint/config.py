@@ -21,7 +21,7 @@ def _toml():
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found]
     return tomllib
 
 FAIL_ON = ("error", "warning", "info", "never")

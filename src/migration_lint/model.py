@@ -18,7 +18,7 @@ class Severity(str, enum.Enum):
         return _SEVERITY_RANK[self]
 
     @classmethod
-    def parse(cls, value: str) -> "Severity":
+    def parse(cls, value: str) -> Severity:
         try:
             return cls(value.lower())
         except ValueError:
@@ -38,7 +38,7 @@ class Risk(str, enum.Enum):
         return _RISK_RANK[self]
 
     @staticmethod
-    def max(*risks: "Risk") -> "Risk":
+    def max(*risks: Risk) -> Risk:
         best = Risk.LOW
         for risk in risks:
             if risk.rank > best.rank:
@@ -109,6 +109,7 @@ class Finding:
     statement: int | None = None  # index of the statement it is about
     risk: Risk | None = None  # the risk this finding implies for its statement
     suppressed: bool = False
+    fails: bool = False  # the statement fails when deployed (its rule says so)
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.line, self.column, self.rule)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from migration_lint.cli.common import EXIT_OK, EXIT_USAGE, UsageError, _err
 

@@ -41,7 +41,7 @@ def cmd_check(argv: list[str]) -> int:
 
 def _check(args: argparse.Namespace, linter, config, registry) -> int:
     from migration_lint.ingest.discover import classify, discover
-    from migration_lint.model import FileReport, Finding, MigrationFile, Risk, Severity
+    from migration_lint.model import MigrationFile
 
     files: list[MigrationFile] = []
     problems: list[tuple[str, str]] = []
@@ -74,10 +74,7 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
     run = linter.run(files, history=not args.no_history, jobs=args.jobs or None, walked=walked,
                      keep_trees=False, cache=cache)
     for path, message in problems:
-        bad = FileReport(file=MigrationFile(None, path), risk=Risk.HIGH, risk_reason=message, error=message)
-        rule = registry.get("parse-error")
-        bad.findings.append(Finding("parse-error", Severity.ERROR, 1, 1, 1, 2, message, "", rule.url() if rule else ""))
-        run.files.append(bad)
+        run.files.append(linter.problem_report(path, message))
     if not run.files:
         _err("no migration files found")
 

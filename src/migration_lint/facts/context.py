@@ -1,19 +1,27 @@
-"""Per-file facts, computed once and shared by every rule.
+"""Per-file facts, computed once and shared by every rule: what a rule sees through `ctx`.
 
-* the transaction each statement runs in (explicit BEGIN/COMMIT, or the
-  framework's implicit transaction around the file);
-* the tables this migration created before a statement (they are empty);
-* the schema model as it stood before the statement (earlier migrations);
-* the lock model's effect of the statement;
-* which ``SET lock_timeout`` / ``statement_timeout`` came before it.
+* the transaction each statement runs in (`transactions`, `implicit`, `play`);
+* the tables this migration created before a statement (`created`, `is_new_table`), and the
+  objects it defines, vacates and the columns it adds (`objects`);
+* the schema model as it stood before the statement (earlier migrations and earlier statements);
+* the lock model (one instance per file, `locks`) and its effect of each statement (`effects`);
+* which ``SET lock_timeout`` / ``statement_timeout`` came before it (`timeouts`).
+
+Each is computed on first use and kept for the file. The statement being checked is set by the
+pipeline (`statement`, `index`); rules only read it, and name another statement with `at=`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from migration_lint.facts.locks import Effect
+from migration_lint.facts import objects as _objects
+from migration_lint.facts import transactions as _transactions
+from migration_lint.facts.locks import Effect, Model, Settings
+from migration_lint.facts.timeouts import Timeouts, timeouts
 from migration_lint.ingest.source import Source
 from migration_lint.model import Finding, MigrationFile, Risk, Severity, Statement
 from migration_lint.syntax import ast
@@ -21,168 +29,62 @@ from migration_lint.syntax import ast
 if TYPE_CHECKING:
     from migration_lint.config import Config
     from migration_lint.facts.schema import Schema
-    from migration_lint.rules.base import Rule
     from migration_lint.syntax.directives import Directives
 
 
-@dataclass
-class Transaction:
-    active: bool = False
-    explicit: bool = False  # opened by BEGIN in the file
-    reason: str = ""  # why the statement runs inside a transaction
+@dataclass(frozen=True)
+class Reporter:
+    """Who makes findings: the rule being run, with its effective severity and docs link."""
 
-
-class CreatedTables:
-    """The tables a migration created before each of its statements, in memory proportional to the tables.
-
-    ``created_here[i]`` answers ``table in …`` for the state before statement i.
-    """
-
-    def __init__(self) -> None:
-        self._spans: dict[str, list[list[int | None]]] = {}  # table → [[created at, gone at or None], …]
-
-    def create(self, table: str, index: int) -> None:
-        self._spans.setdefault(table, []).append([index, None])
-
-    def remove(self, table: str, index: int) -> bool:
-        spans = self._spans.get(table)
-        if spans and spans[-1][1] is None:
-            spans[-1][1] = index
-            return True
-        return False
-
-    def present(self, table: str, index: int) -> bool:
-        spans = self._spans.get(table)
-        if not spans:
-            return False
-        for created, gone in spans:
-            if created < index and (gone is None or index <= gone):
-                return True
-        return False
-
-    def __getitem__(self, index: int) -> "_CreatedBefore":
-        return _CreatedBefore(self, index)
-
-    def all(self) -> set[str]:
-        """Every table this migration created (and did not rename away)."""
-        return {t for t, spans in self._spans.items() if spans and spans[-1][1] is None}
-
-
-class _CreatedBefore:
-    __slots__ = ("_tables", "_index")
-
-    def __init__(self, tables: CreatedTables, index: int) -> None:
-        self._tables, self._index = tables, index
-
-    def __contains__(self, table: object) -> bool:
-        return isinstance(table, str) and self._tables.present(table, self._index)
-
-
-@dataclass
-class Timeouts:
-    lock_timeout: bool = False
-    statement_timeout: bool = False
-
-
-def _non_transactional(stmt: Statement, pg_version: float) -> bool:
-    node_type, node = stmt.node_type, stmt.node
-    if node_type == "IndexStmt":
-        return bool(node.get("concurrent"))
-    if node_type == "DropStmt":
-        return bool(node.get("concurrent"))
-    if node_type == "ReindexStmt":
-        return ast.option_true(node.get("params"), "concurrently")
-    if node_type == "VacuumStmt":
-        return bool(node.get("is_vacuumcmd"))
-    if node_type == "AlterTableStmt":
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") == "AT_DetachPartition":
-                _, part = ast.unwrap(cmd.get("def"))
-                if part.get("concurrent"):
-                    return True
-    if node_type in ("CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterSystemStmt"):
-        return True
-    if node_type == "AlterEnumStmt" and pg_version < 12 and not node.get("oldVal"):
-        return True
-    return False
-
-
-def implicit_transaction(file: MigrationFile, statements: list[Statement], config: "Config") -> str:
-    """Why the framework runs this whole file inside one transaction ("" if it does not)."""
-    framework = file.framework
-    real = [s for s in statements if s.node_type != "TransactionStmt"]
-    several = len(statements) > 1
-    if framework == "prisma":
-        if config.prisma_legacy and several:
-            return (f"Prisma before 7.4 (prisma_version = {config.prisma_version}) sends the whole migration.sql "
-                    "as one query, which PostgreSQL runs as one implicit transaction")
-        if several and any(s.node_type == "DropStmt" and s.node.get("concurrent") for s in statements):
-            return ("Prisma's SQL splitter cannot parse DROP INDEX CONCURRENTLY, so it sends the whole "
-                    "migration.sql as one query, which PostgreSQL runs as one implicit transaction")
-        return ""
-    if framework == "drizzle":
-        return "Drizzle runs all pending migrations inside one transaction"
-    if framework == "flyway":
-        if any(_non_transactional(s, config.pg_version) for s in statements):
-            return ""  # Flyway detects it and runs the script without a transaction
-        return "Flyway runs each migration inside a transaction"
-    if framework == "golang-migrate":
-        return ("golang-migrate sends a multi-statement file as one query, which PostgreSQL runs as one "
-                "implicit transaction") if several else ""
-    if framework == "dbmate":
-        return "" if file.dbmate_no_transaction else "dbmate runs each migration inside a transaction (opt out with `-- migrate:up transaction:false`)"
-    if framework == "diesel":
-        if file.path is not None:
-            meta = file.path.parent / "metadata.toml"
-            try:
-                if meta.is_file() and "run_in_transaction" in meta.read_text(errors="replace") and "false" in meta.read_text(errors="replace"):
-                    return ""
-            except OSError:
-                pass
-        return "Diesel runs each migration inside a transaction"
-    if framework == "supabase":
-        return ("the Supabase CLI sends a migration's statements as one pipeline, which runs as one implicit "
-                "transaction") if several and real else ""
-    return ""
+    rule: str = "internal"
+    severity: Severity = Severity.WARNING
+    url: str = ""
+    risk: Risk | None = None
+    fails: bool = False
 
 
 @dataclass
 class Context:
-    """Facts about one migration file; the statement-level ones follow `index`."""
+    """Facts about one migration file; the statement-level ones follow the statement being checked."""
 
     file: MigrationFile
     source: Source
     statements: list[Statement]
-    config: "Config"
-    schema: "Schema"
-    directives: "Directives"
-    effects: list[Effect] = field(default_factory=list)
-    transactions: list[Transaction] = field(default_factory=list)
-    timeouts: list[Timeouts] = field(default_factory=list)
-    created_here: CreatedTables = field(default_factory=CreatedTables)  # `t in created_here[i]`: created before statement i
+    config: Config
+    schema: Schema
+    directives: Directives
+    effects: list[Effect] = field(default_factory=list)  # the lock model's effect of each statement seen so far
     new_tables: set[str] = field(default_factory=set)  # tables created by not-yet-deployed migrations
-    implicit: str = ""  # why the framework runs the whole file in one transaction ("" if it does not)
-    memo: dict = field(default_factory=dict)  # per-file facts rules compute once and share (key: a name)
-    index: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    _rule: "Rule | None" = None
-    _severity: Severity = Severity.WARNING
-    _url: str = ""
+    memo: dict = field(default_factory=dict)  # per-file indexes rules build once and share (see `indexed`)
+    _index: int = 0
+    _reporter: Reporter = field(default_factory=Reporter)
 
-    # -- current statement ------------------------------------------------
+    # -- the statement being checked ---------------------------------------
+    @property
+    def index(self) -> int:
+        return self._index
+
     @property
     def statement(self) -> Statement:
-        return self.statements[self.index]
+        return self.statements[self._index]
 
     @property
     def effect(self) -> Effect:
-        return self.effects[self.index]
+        return self.effects[self._index]
 
     @property
-    def transaction(self) -> Transaction:
-        return self.transactions[self.index]
+    def transaction(self) -> _transactions.Transaction:
+        return self.transactions[self._index]
 
+    def _visit(self, index: int) -> None:
+        """The pipeline moves on to statement `index` (rules never call this)."""
+        self._index = index
+
+    def _report_as(self, reporter: Reporter) -> None:
+        """The pipeline hands the context to the next rule (rules never call this)."""
+        self._reporter = reporter
+
+    # -- settings ----------------------------------------------------------
     @property
     def pg_version(self) -> float:
         return self.config.pg_version
@@ -191,15 +93,63 @@ class Context:
     def is_prisma(self) -> bool:
         return self.file.framework == "prisma"
 
-    def is_new_table(self, name: str) -> bool:
-        """Was the table created by this migration (before the current statement) or by a new one?
+    # -- facts computed once per file ---------------------------------------
+    @cached_property
+    def implicit(self) -> str:
+        """Why the framework runs the whole file in one transaction ("" if it does not)."""
+        return _transactions.implicit_transaction(self.file, self.statements, self.config)
+
+    @cached_property
+    def transactions(self) -> list[_transactions.Transaction]:
+        return _transactions.plan(self.statements, self.implicit)
+
+    @cached_property
+    def play(self) -> _transactions.TransactionPlay:
+        """What the file's BEGIN / COMMIT / ROLLBACK do when the tool runs it."""
+        return _transactions.TransactionPlay(self.statements, self.implicit, self.file.framework)
+
+    @cached_property
+    def validations(self) -> dict[int, int]:
+        """{VALIDATE CONSTRAINT: the ADD … NOT VALID it validates in the same transaction}."""
+        return _transactions.validated_in_same_transaction(self.statements, self.transactions)
+
+    @cached_property
+    def timeouts(self) -> list[Timeouts]:
+        return timeouts(self.statements)
+
+    @cached_property
+    def created(self) -> _objects.CreatedTables:
+        """`table in ctx.created[i]`: the migration created the table before statement i."""
+        return _objects.CreatedTables(self.statements)
+
+    @cached_property
+    def objects(self) -> _objects.Objects:
+        return _objects.Objects(self.statements)
+
+    @cached_property
+    def locks(self) -> Model:
+        """The lock model, reading the schema model as it stands."""
+        return Model(Settings(pg_version=self.config.pg_version, timezone_utc=self.config.timezone_utc), self.schema)
+
+    # -- questions about the current statement -------------------------------
+    def is_new_table(self, name: str, at: int | None = None) -> bool:
+        """Was the table created by this migration (before the statement) or by a not-yet-deployed one?
 
         Such a table is empty, so locks on it cannot stall anybody.
         """
         key = ast.table_key(name)
-        return key in self.created_here[self.index] or key in self.new_tables
+        return key in self.created[self._index if at is None else at] or key in self.new_tables
 
-    def facts(self, name: str, extract) -> dict[Any, list[int]]:
+    def table_existed(self, name: str) -> bool:
+        return not self.is_new_table(name)
+
+    def created_before(self, kind: str, name: str) -> bool:
+        """Did an earlier statement of this migration (or an undeployed migration) create the object?"""
+        if kind == "relation" and self.is_new_table(name):
+            return True
+        return self.objects.defined_before(kind, name, self._index)
+
+    def indexed(self, name: str, extract: Callable[[Statement], Iterable[Any]]) -> dict[Any, list[int]]:
         """An index of the file's statements, built once per file and shared: fact → ascending statement indexes.
 
         `extract(statement)` yields the facts a statement states; `name` keys the index in `memo`.
@@ -214,13 +164,15 @@ class Context:
             self.memo[name] = index
         return index
 
-    def table_existed(self, name: str) -> bool:
-        return not self.is_new_table(name)
-
     # -- findings ----------------------------------------------------------
-    def finding(self, anchor: Any, message: str, *, help: str = "", risk: Risk | None = None) -> Finding:
-        """Make a finding for the current rule, anchored on a node (its location), a statement or None."""
-        stmt = self.statements[self.index] if self.statements else None
+    def finding(self, anchor: Any, message: str, *, help: str = "", risk: Risk | None = None,
+                at: Statement | None = None) -> Finding:
+        """A finding of the current rule about statement `at` (default: the one being checked).
+
+        It points at `anchor`: a node (its location), a statement, a (line, column) pair, or None
+        (the statement's start); never before the statement.
+        """
+        stmt = at if at is not None else (self.statements[self._index] if self.statements else None)
         line = column = 1
         if isinstance(anchor, Statement):
             line, column = anchor.line, anchor.column
@@ -240,33 +192,34 @@ class Context:
         end_line, end_column = (stmt.end_line, stmt.end_column) if stmt is not None else (line, column + 1)
         if (end_line, end_column) <= (line, column):
             end_line, end_column = line, column + 1
-        rule = self._rule
+        reporter = self._reporter
         return Finding(
-            rule=rule.id if rule else "internal",
-            severity=self._severity,
+            rule=reporter.rule,
+            severity=reporter.severity,
             line=line,
             column=column,
             end_line=end_line,
             end_column=end_column,
             message=message,
             help=help,
-            url=self._url,
+            url=reporter.url,
             statement=stmt.index if stmt is not None else None,
-            risk=risk if risk is not None else (rule.risk if rule else None),
+            risk=risk if risk is not None else reporter.risk,
+            fails=reporter.fails,
         )
 
     def file_finding(self, message: str, *, help: str = "", line: int = 1, column: int = 1) -> Finding:
         """A finding about the file as a whole (not tied to a statement)."""
-        rule = self._rule
+        reporter = self._reporter
         return Finding(
-            rule=rule.id if rule else "internal",
-            severity=self._severity,
+            rule=reporter.rule,
+            severity=reporter.severity,
             line=line,
             column=column,
             end_line=line,
             end_column=column + 1,
             message=message,
             help=help,
-            url=self._url,
+            url=reporter.url,
             statement=None,
         )

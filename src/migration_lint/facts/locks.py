@@ -800,7 +800,7 @@ class Model:
         """A data statement's WITH clause: its SELECT queries read their tables; returns the names it defines
         (which are not relations)."""
         with_clause = node.get("withClause") or {}
-        names = {c.get("ctename") for _, c in ast.walk(with_clause) if "ctename" in c}
+        names: set[str] = {c["ctename"] for _, c in ast.walk(with_clause) if c.get("ctename")}
         for item in with_clause.get("ctes") or ():
             _, cte = unwrap(item)
             kind, query = unwrap(cte.get("ctequery"))

@@ -296,6 +296,8 @@ class Schema:
     def _apply_RenameStmt(self, node: Node, migration: str | None) -> None:
         rename = node.get("renameType")
         new = node.get("newname")
+        if not new:
+            return
         if rename == "OBJECT_TABLE":
             old = ast.table_key(ast.relation_name(node.get("relation")))
             table = self.tables.pop(old, None)
@@ -313,9 +315,9 @@ class Schema:
                 column.name = new
                 table.columns[new] = column
         elif rename == "OBJECT_DOMAIN":
-            names = ast.strings(unwrap(node.get("object"))[1].get("items"))
-            if names:
-                self._rename_type(ast.table_key(".".join(names)), ast.table_key(".".join([*names[:-1], new])))
+            parts = ast.strings(unwrap(node.get("object"))[1].get("items"))
+            if parts:
+                self._rename_type(ast.table_key(".".join(parts)), ast.table_key(".".join([*parts[:-1], new])))
         elif rename == "OBJECT_INDEX":
             old = ast.table_key(ast.relation_name(node.get("relation")))
             index = self._remove(old)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from migration_lint.model import Statement
 from migration_lint.syntax import ast
@@ -71,13 +72,13 @@ def _password_kind(value: str) -> str:
 
 def _strings(node: Any) -> Iterator[tuple[str, Any]]:
     """Every string constant below a node, with the node to anchor a finding on."""
-    stack = [(node, None)]
+    stack: list[tuple[Any, Any]] = [(node, None)]
     while stack:
         value, anchor = stack.pop()
         if isinstance(value, dict):
             loc = value.get("location")
             here = value if isinstance(loc, int) and loc >= 0 else anchor
-            for key, child in value.items():
+            for child in value.values():
                 # every string of the tree: constants (sval), but also COMMENT text, enum labels, NOTIFY
                 # payloads, COPY/LOAD file names, connection strings… (identifiers are harmless here)
                 if isinstance(child, str):

@@ -167,7 +167,7 @@ def discover(
     migrations found in directories are skipped unless `include_down`.
     """
     result = Discovery()
-    seen: set[Path] = set()
+    seen: set[tuple[int, int] | str] = set()
     collected: list[tuple[Path, bool]] = []  # (path, explicit)
     for raw in paths:
         path = Path(raw)

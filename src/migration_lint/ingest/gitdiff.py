@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,10 +147,8 @@ def deleted(found: list[Change], args: list[str], *, include_down: bool = False,
     """Migrations that existed on BASE under the linted paths and are gone (deleted, not renamed)."""
     from migration_lint.ingest.discover import _display, _excluded, classify
 
-    patterns = [None for _ in exclude or []]
+    patterns: list[re.Pattern[str] | None] = [None for _ in exclude or []]
     if exclude and hasattr(glob, "translate"):
-        import re
-
         patterns = [re.compile(glob.translate(p, recursive=True)) for p in exclude]
     out = []
     for change in found:

@@ -30,6 +30,7 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +38,8 @@ from migration_lint import __version__
 from migration_lint.model import FileReport, MigrationFile
 
 if TYPE_CHECKING:
-    from migration_lint.pipeline.engine import Linter, Unit
+    from migration_lint.pipeline.engine import Linter
+    from migration_lint.pipeline.units import Unit
 
 FORMAT = 1
 
@@ -50,7 +52,7 @@ def default_directory() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "migration-lint"
 
 
-def _source_fingerprint(linter: "Linter") -> list[tuple[str, int, int]]:
+def _source_fingerprint(linter: Linter) -> list[tuple[str, int, int]]:
     """Size and modification time of this package's modules and of every rule's module."""
     files = set(Path(__file__).parent.parent.rglob("*.py"))  # the whole migration_lint package
     for cls in linter.registry.values():
@@ -86,7 +88,7 @@ def _parser_fingerprint() -> list[tuple[str, int, int]]:
     return out
 
 
-def salt(linter: "Linter", history: bool) -> bytes:
+def salt(linter: Linter, history: bool) -> bytes:
     config = dataclasses.asdict(linter.config)
     config.pop("source", None)
     parts = (FORMAT, __version__, sys.version_info[:2], _parser_fingerprint(), _source_fingerprint(linter),
@@ -99,7 +101,12 @@ def _content(file: MigrationFile) -> bytes | None:
     """The bytes a report depends on besides the history (None: cannot be cached)."""
     if file.path is None or file.trace is not None:
         return None
+    from migration_lint.pipeline.load import MAX_FILE_BYTES
+
     try:
+        size = file.size if file.size is not None else file.path.stat().st_size
+        if size > MAX_FILE_BYTES:  # reported as too large without being read: never read it here either
+            return None
         data = file.path.read_bytes()
     except OSError:
         return None
@@ -114,7 +121,7 @@ def _content(file: MigrationFile) -> bytes | None:
 
 
 class Cache:
-    def __init__(self, directory: Path, linter: "Linter", history: bool) -> None:
+    def __init__(self, directory: Path, linter: Linter, history: bool) -> None:
         self.directory = directory / f"v{FORMAT}"
         self.salt = salt(linter, history)
         self.linter = linter
@@ -134,13 +141,13 @@ class Cache:
             if (isinstance(data, dict) and data.get("format") == FORMAT and data.get("salt") == self.salt
                     and isinstance(data.get("entries"), dict)):
                 return data
-        except Exception:  # noqa: BLE001 - missing, truncated or foreign: an empty cache
+        except Exception:
             pass
         return {}
 
-    def lookup(self, files: list[MigrationFile], units: list["Unit"]) -> tuple[dict[int, FileReport], list["Unit"]]:
+    def lookup(self, files: list[MigrationFile], units: list[Unit]) -> tuple[dict[int, FileReport], list[Unit]]:
         """Reports found in the cache, and the units left to lint (hits turned into replays)."""
-        from migration_lint.pipeline.engine import Step, Unit
+        from migration_lint.pipeline.units import Step, Unit
 
         found: dict[int, FileReport] = {}
         todo: list[Unit] = []
@@ -174,7 +181,7 @@ class Cache:
                 if blob is not None:
                     try:
                         report = pickle.loads(blob)
-                    except Exception:  # noqa: BLE001 - a damaged entry is a miss
+                    except Exception:
                         report = None
                 if isinstance(report, FileReport):
                     report.file = step.file
@@ -199,7 +206,7 @@ class Cache:
             todo.append(rest)
         return found, todo
 
-    def store(self, units: list["Unit"], reports: dict[int, FileReport], linted: list["Unit"] = (),
+    def store(self, units: list[Unit], reports: dict[int, FileReport], linted: Iterable[Unit] = (),
               pickled: dict[int, bytes] | None = None) -> None:
         """Write each directory's entries (the hits kept, the files just linted added) and the schema model
         after the last file linted (`linted`: the units that ran; `pickled`: reports a worker already
@@ -232,11 +239,11 @@ class Cache:
                     fresh = True
                     continue
                 report = reports[step.index]
-                file, report.file = report.file, None  # the file is the caller's; stored without it
+                file, report.file = report.file, None  # type: ignore[assignment]  # the caller's; stored without it
                 try:
                     entries[key] = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
                     fresh = True
-                except Exception:  # noqa: BLE001 - not storable: linted again next time
+                except Exception:
                     pass
                 finally:
                     report.file = file

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 from migration_lint.model import FileReport, MigrationFile
 
 if TYPE_CHECKING:
-    from migration_lint.pipeline.engine import Linter, Unit
+    from migration_lint.pipeline.engine import Linter
+    from migration_lint.pipeline.units import Unit
 
 # Below this much SQL (bytes), forking costs more than it saves.
 MIN_PARALLEL_BYTES = 256 * 1024
 
-_work: tuple["Linter", list[MigrationFile], list["Unit"]] | None = None  # inherited by forked workers
+_work: tuple[Linter, list[MigrationFile], list[Unit]] | None = None  # inherited by forked workers
 
 
 def cpu_count() -> int:
@@ -56,7 +57,7 @@ def _size(file: MigrationFile) -> int:
         return 0
 
 
-def workers(jobs: int | None, units: list["Unit"]) -> int:
+def workers(jobs: int | None, units: list[Unit]) -> int:
     """How many processes to use: `jobs` if given (1 = this process), else one per CPU for a large run."""
     if jobs is not None and jobs <= 1:
         return 1
@@ -70,9 +71,9 @@ def workers(jobs: int | None, units: list["Unit"]) -> int:
     return max(1, min(jobs, sum(1 for unit in units for step in unit.steps if step.index is not None)))
 
 
-def split(units: list["Unit"], workers: int, linter: "Linter") -> list["Unit"]:
+def split(units: list[Unit], workers: int, linter: Linter) -> list[Unit]:
     """Split directories larger than a worker's share into consecutive chunks (at most one per worker)."""
-    from migration_lint.pipeline.engine import Step, Unit
+    from migration_lint.pipeline.units import Step, Unit
 
     costs = [sum(_size(step.file) for step in unit.steps if step.index is not None) for unit in units]
     share = max(1, sum(costs) // workers)
@@ -111,28 +112,28 @@ def _run(number: int) -> tuple[dict[int, bytes], bytes | None]:
 
     assert _work is not None
     linter, files, units = _work
-    from migration_lint.pipeline.engine import drop_trees
+    from migration_lint.pipeline.units import drop_trees
 
     unit = units[number]
     reports = linter.run_unit(files, unit)
     drop_trees(reports.values())  # the parse trees stay here: reporters never read them
     out = {}
     for index, report in reports.items():
-        report.file = None  # the parent has it
+        report.file = None  # type: ignore[assignment]  # the parent has it
         out[index] = pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL)
     return out, unit.final
 
 
-def _here(linter: "Linter", files: list[MigrationFile], unit: "Unit") -> dict[int, FileReport]:
+def _here(linter: Linter, files: list[MigrationFile], unit: Unit) -> dict[int, FileReport]:
     """A unit linted in this process, its reports like a worker's (no parse trees)."""
-    from migration_lint.pipeline.engine import drop_trees
+    from migration_lint.pipeline.units import drop_trees
 
     reports = linter.run_unit(files, unit)
     drop_trees(reports.values())
     return reports
 
 
-def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"], jobs: int,
+def run_units(linter: Linter, files: list[MigrationFile], units: list[Unit], jobs: int,
               blobs: dict[int, bytes] | None = None) -> dict[int, FileReport]:
     """Reports of every linted file by index, the units spread over `jobs` forked processes (`blobs`, if
     given, receives each report as the worker pickled it)."""
@@ -159,7 +160,7 @@ def run_units(linter: "Linter", files: list[MigrationFile], units: list["Unit"],
                         blobs.update(pickled)
                 except BrokenProcessPool:
                     raise
-                except Exception:  # noqa: BLE001 - a unit that failed in a worker is linted here instead
+                except Exception:
                     done.update(_here(linter, files, units[number]))
     except (BrokenProcessPool, OSError):  # a worker died (out of memory, killed): finish in this process
         for number in order:

@@ -29,13 +29,13 @@ def _options(rule: type[Rule]) -> list[dict[str, str]]:
     docs = dict(re.findall(r"#:\s*(.+)\n\s*(\w+)\s*:", source)[::1]) if source else {}
     comments = {name: doc for doc, name in re.findall(r"#:\s*(.+)\n\s*(\w+)\s*:", source)}
     instance = rule.Options()
-    out = []
+    out: list[dict[str, str]] = []
     for field in dataclasses.fields(rule.Options):
         default = getattr(instance, field.name)
         shown = repr(default)
         if len(shown) > 60:
             shown = shown[:57] + "…"
-        out.append({"name": field.name, "default": shown.replace("|", "\\|"), "doc": comments.get(field.name, docs.get(field.name, ""))})
+        out.append({"name": field.name, "default": shown.replace("|", "\\|"), "doc": comments.get(field.name, docs.get(field.name, "")) or ""})
     return out
 
 

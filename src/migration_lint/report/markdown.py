@@ -27,6 +27,7 @@ from migration_lint import __version__
 from migration_lint.model import FileReport, Finding, Risk, RunReport, Severity, StatementReport
 from migration_lint.report.sanitize import one_line, terminal, utf8
 from migration_lint.report.words import impact
+from migration_lint.rules.base import CHECKLIST_ITEMS
 
 MARKER = "<!-- migration-lint:comment -->"
 GITHUB_LIMIT = 65_536  # characters in an issue comment body
@@ -40,43 +41,6 @@ COMPACT_TEXT_LIMIT = 300
 COMPACT_STATEMENTS = 25
 SUMMARY_FINDINGS = 10
 QUIET_NAMES = 40
-
-# -- the reviewer checklist: rule id → items (one table; rules not named here add nothing) ---------
-CHECKLIST_ITEMS = {
-    "backup": "A backup of the data being destroyed exists, and the migration says where it is (`-- backup: …`).",
-    "deploy-first": "The application change that stops using the old name, column, default or object is deployed before this migration.",
-    "batch": "Data backfills run in batches (by key, a few thousand rows each), outside the schema migration's transaction.",
-    "lock-timeout": "`SET lock_timeout` (e.g. `'5s'`) comes before statements that take strong locks, so a queued lock fails fast instead of stalling every query behind it; the deploy retries.",
-    "long-lock": "Statements that rewrite or scan a large table under a lock use the safe alternative, or run in a maintenance window.",
-    "outside-transaction": "`CONCURRENTLY` statements run outside a transaction (a migration of their own, with the tool's no-transaction option).",
-    "new-migration": "Migrations already applied stay unchanged: the change is a new migration.",
-    "parse": "The migration parses as PostgreSQL SQL (templates rendered, placeholders configured).",
-}
-CHECKLIST = {
-    "drop-without-backup": ("backup", "deploy-first"),
-    "drop-object": ("deploy-first",),
-    "drop-default": ("deploy-first",),
-    "drop-not-null": ("deploy-first",),
-    "rename-column": ("deploy-first",),
-    "rename-table": ("deploy-first",),
-    "rename-object": ("deploy-first",),
-    "set-schema": ("deploy-first",),
-    "enum-rename-value": ("deploy-first",),
-    "mixed-schema-and-data": ("batch",),
-    "unbatched-data-change": ("batch",),
-    "insert-select-large": ("batch",),
-    "not-null-without-default": ("batch",),
-    "set-not-null": ("lock-timeout", "long-lock"),
-    "non-concurrent-index": ("lock-timeout", "long-lock"),
-    "add-column-rewrite": ("lock-timeout", "long-lock"),
-    "alter-column-type": ("lock-timeout", "long-lock"),
-    "constraint-not-valid": ("lock-timeout", "long-lock"),
-    "missing-lock-timeout": ("lock-timeout",),
-    "concurrently-in-transaction": ("outside-transaction",),
-    "enum-value-used-in-transaction": ("outside-transaction",),
-    "edited-migration": ("new-migration",),
-    "parse-error": ("parse",),
-}
 
 _RISK_ICON = {Risk.HIGH: "🔴", Risk.MEDIUM: "🟠", Risk.LOW: "🟢"}
 _SEVERITY_ICON = {Severity.ERROR: "🛑", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
@@ -206,7 +170,7 @@ def _blocks(item: StatementReport) -> str:
 
 def _statement_view(item: StatementReport) -> StatementView:
     stmt = item.statement
-    locks = Markup(", ").join(Markup(lock_words(l.mode)) + Markup(" on ") + code(l.relation, 63) for l in item.locks)
+    locks = Markup(", ").join(Markup(lock_words(lock.mode)) + Markup(" on ") + code(lock.relation, 63) for lock in item.locks)
     blocks = inert(_blocks(item), 300)
     lock = (locks + Markup(": ") + blocks) if item.locks and item.known else blocks
     work = ", ".join(w for w, on in (("rewrite", item.rewrites), ("scan", item.scans)) if on) or "—"
@@ -280,7 +244,7 @@ TRACE_EVENTS = 20  # failure and mismatch lines in the trace section at most
 
 def trace_views(run: RunReport, level: str) -> tuple[list[TraceView], int]:
     """The traced migrations (none without a trace), and how many event lines were left out."""
-    from migration_lint.cli.trace.command import STATUSES, statement_traces
+    from migration_lint.facts.observed import STATUSES, statement_traces
 
     views: list[TraceView] = []
     budget = TRACE_EVENTS if level in ("full", "compact") else 0
@@ -313,15 +277,15 @@ def trace_views(run: RunReport, level: str) -> tuple[list[TraceView], int]:
     return views, hidden
 
 
-def checklist(run: RunReport) -> list[str]:
-    """Checklist items for the rules that fired, in the table's order, each once."""
+def checklist(run: RunReport, registry: dict | None = None) -> list[str]:
+    """Checklist items the rules that fired ask for (their `checklist`), each once, in CHECKLIST_ITEMS' order."""
+    if registry is None:
+        from migration_lint.rules.registry import all_rules
+
+        registry = all_rules()
     fired = {f.rule for r in run.files for f in r.findings}
-    keys: list[str] = []
-    for rule_id, items in CHECKLIST.items():
-        if rule_id in fired:
-            keys.extend(k for k in items if k not in keys)
-    order = list(CHECKLIST_ITEMS)
-    return [CHECKLIST_ITEMS[k] for k in sorted(keys, key=order.index)]
+    keys = {key for rule_id in fired if rule_id in registry for key in registry[rule_id].checklist}
+    return [text for key, text in CHECKLIST_ITEMS.items() if key in keys]
 
 
 def rule_links(run: RunReport) -> list[tuple[Markup, str]]:
@@ -415,7 +379,7 @@ def render_comment(run: RunReport, *, budget: int = BUDGET, start: str = "full",
     links to where the full report is (the workflow run's job summary). Migrations that carry a trace
     (``review --trace``) get a trace section; `trace_note` says where and how they were traced.
     """
-    extra = {"trace_note": trace_note}
+    extra: dict[str, Any] = {"trace_note": trace_note}
     if is_clean(run):
         return Rendered(_render(run, "clean", marker=marker, scope=scope, details_url=details_url, **extra), "clean")
     levels = LEVELS[LEVELS.index(start):] if start in LEVELS else LEVELS

@@ -26,8 +26,8 @@ def artifact_uri(path: str) -> str:
 
 def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
     used = sorted({f.rule for r in run.files for f in r.findings} | set(registry))
-    rules = []
-    index = {}
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
     for rule_id in used:
         rule = registry.get(rule_id)
         index[rule_id] = len(rules)

@@ -175,8 +175,7 @@ def estimate(stmt: Statement, effect: Effect, stats: Stats) -> dict[str, Any] | 
     if work is None:
         return None
     tables = [t for t in effect.targets if t] or [lock.relation for lock in effect.locks]
-    known = [stats.get(t) for t in tables]
-    known = [k for k in known if k is not None]
+    known = [k for k in (stats.get(t) for t in tables) if k is not None]
     if not known:
         return None
     rows = max(k.rows for k in known)

@@ -48,7 +48,7 @@ def breaks_running_code(stmt: Statement) -> str:
 def statement_risk(stmt: Statement, effect: Effect, findings: list[Finding], on_new_tables: bool) -> tuple[Risk, str]:
     """The risk of one statement and the reason, in words."""
     for finding in findings:
-        if finding.risk is Risk.HIGH and not finding.suppressed and finding.rule in _FAILURE_RULES:
+        if finding.risk is Risk.HIGH and not finding.suppressed and finding.fails:
             return Risk.HIGH, finding.message
     if on_new_tables:
         return Risk.LOW, "only touches tables created in this migration (they are empty)"
@@ -86,10 +86,6 @@ def _work(stmt: Statement, effect: Effect) -> str:
     if stmt.node_type == "AlterTableStmt":
         return "validates every row"
     return "scans the table"
-
-
-# Rules whose findings mean "this will fail when deployed": HIGH even on new tables.
-_FAILURE_RULES = frozenset({"concurrently-in-transaction", "enum-value-used-in-transaction"})
 
 
 def file_risk(statement_risks: list[tuple[Risk, str]], findings: list[Finding]) -> tuple[Risk, str]:

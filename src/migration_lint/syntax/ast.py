@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 Node = dict[str, Any]
 
@@ -183,6 +184,56 @@ def quote_qualified(name: str) -> str:
         return f"{quote_ident(schema)}.{quote_ident(rel)}"
     return quote_ident(name)
 
+
+class AlterCommand:
+    """One subcommand of an ALTER TABLE statement (``ADD COLUMN``, ``ALTER COLUMN … SET NOT NULL``, …).
+
+    `stmt_node` is the AlterTableStmt, `cmd` the AlterTableCmd, `position` its place among the
+    statement's commands; `table` the relation as :func:`relation_name` spells it.
+    """
+
+    __slots__ = ("stmt_node", "cmd", "position", "table", "objtype", "subtype")
+
+    def __init__(self, stmt_node: Node, cmd: Node, position: int) -> None:
+        self.stmt_node = stmt_node
+        self.cmd = cmd
+        self.position = position
+        self.table = relation_name(stmt_node.get("relation"))
+        self.objtype: str = stmt_node.get("objtype", "OBJECT_TABLE")
+        self.subtype: str = cmd.get("subtype", "")
+
+    @property
+    def relation(self) -> Node:
+        """The statement's RangeVar (where a finding about the table points)."""
+        return self.stmt_node.get("relation") or {}
+
+    @property
+    def name(self) -> str | None:
+        """The column or constraint the command names (``ALTER COLUMN name``, ``DROP CONSTRAINT name``)."""
+        return self.cmd.get("name")
+
+    @property
+    def definition(self) -> tuple[str | None, Any]:
+        """The command's `def` node, unwrapped: ("ColumnDef", {...}), ("Constraint", {...}), …"""
+        return unwrap(self.cmd.get("def"))
+
+    def later(self) -> Iterator[AlterCommand]:
+        """The commands after this one in the same statement."""
+        cmds = self.stmt_node.get("cmds") or ()
+        for position in range(self.position + 1, len(cmds)):
+            yield AlterCommand(self.stmt_node, inner(cmds[position]), position)
+
+    def siblings(self) -> Iterator[AlterCommand]:
+        """Every command of the statement, this one included, in order."""
+        return alter_commands(self.stmt_node)
+
+
+def alter_commands(stmt_node: Node) -> Iterator[AlterCommand]:
+    """The subcommands of an AlterTableStmt, in order."""
+    for position, item in enumerate(stmt_node.get("cmds") or ()):
+        cmd = inner(item)
+        if isinstance(cmd, dict):
+            yield AlterCommand(stmt_node, cmd, position)
 
 def option_value(params: list | None, name: str) -> bool | None:
     """The boolean value of option `name` in a DefElem list, read the way PostgreSQL's defGetBoolean reads it.

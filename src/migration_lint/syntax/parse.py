@@ -24,7 +24,7 @@ from migration_lint.model import Comment, Statement
 try:  # orjson is a declared dependency; the fallback keeps a broken install usable
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover
-    from json import loads as _loads
+    from json import loads as _loads  # type: ignore[assignment]
 
 
 @dataclass
@@ -243,7 +243,7 @@ def parse(text: str, *, source: Source | None = None) -> Parsed:
     position = source.position
     text_len = len(text)
     previous_end = 0
-    for index, raw_stmt in enumerate(tree.get("stmts", ())):
+    for raw_stmt in tree.get("stmts", ()):
         stmt_node = raw_stmt.get("stmt")
         if not stmt_node:
             continue
@@ -258,7 +258,7 @@ def parse(text: str, *, source: Source | None = None) -> Parsed:
             start = previous_end
         probe = start
         while True:
-            probe = _SKIP.match(text, probe, max(probe, end)).end()
+            probe = _SKIP.match(text, probe, max(probe, end)).end()  # type: ignore[union-attr]  # matches the empty string
             if probe < end and (text.startswith("--", probe) or text.startswith("/*", probe)):
                 probe = _comment_end(text, probe, end)[0]
                 continue

@@ -5,7 +5,7 @@ a table; ``trace`` runs the migrations and measures it, statement by
 statement, then puts both side by side.
 
 Where it runs
-    By default on a disposable server (:class:`~migration_lint.pgserver.PostgresServer`:
+    By default on a disposable server (:class:`~migration_lint.cli.trace.server.PostgresServer`:
     a private cluster in a temporary directory, unix socket only), one database
     per migration folder; the server is stopped and its directory removed on
     every exit path. ``--pg-version N`` runs a server of that major version
@@ -53,7 +53,7 @@ What runs
 
 How a migration runs
     The way its tool runs it, from the engine's transaction facts
-    (:func:`~migration_lint.context.implicit_transaction` and the file's own
+    (:func:`~migration_lint.facts.transactions.implicit_transaction` and the file's own
     ``BEGIN``/``COMMIT``): a file the tool runs as one transaction (Prisma
     before 7.4, golang-migrate and Supabase multi-statement files, Drizzle,
     Flyway, dbmate, Diesel) is wrapped in ``BEGIN`` … ``COMMIT`` (after a
@@ -103,34 +103,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import re
-import statistics
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migration_lint.facts.locks import STRENGTH, Model, Settings
+from migration_lint.facts.observed import StatementTrace, counts, predicted_by, statement_traces
+from migration_lint.pipeline import lint
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from migration_lint.model import FileReport, MigrationFile, RunReport, Statement
     from migration_lint.pipeline.engine import Linter
 
-STATUSES = ("confirmed", "mismatch", "trace_only", "static_only", "error", "not_run")
 HELPER_SCHEMA = "migration_lint_trace"
 STALL_KEY = 727_274_001  # advisory lock key of the end-of-statement stall
 POLL = 0.002  # seconds between two looks at pg_locks while a statement runs on its own
 STUCK = 1.0  # a wait that lasts this long after a release gets the next release
-
-#: SQLSTATE → rules whose finding on the statement predicts that failure (also: a message naming the code)
-PREDICTS: dict[str, tuple[str, ...]] = {
-    "25001": ("concurrently-in-transaction",),
-    "23502": ("not-null-without-default",),
-    "55P04": ("enum-value-used-in-transaction",),
-    "25P01": ("lock-table",),
-}
 
 # statements that must run inside a transaction block (outside one they fail with 25P01)
 _NEEDS_BLOCK = frozenset({"LockStmt", "DeclareCursorStmt"})
@@ -244,140 +237,6 @@ class Step:
         }
 
 
-# -- the comparison with the static model -----------------------------------------------------------
-@dataclass
-class RelationVerdict:
-    relation: str
-    static: str | None
-    traced: str | None
-    verdict: str  # confirmed, already held, not exercised, mismatch, trace only, static only
-
-
-@dataclass
-class Comparison:
-    status: str
-    relations: list[RelationVerdict] = field(default_factory=list)
-    static_rewrites: bool = False
-    traced_rewrites: bool = False
-
-    @property
-    def rewrite_differs(self) -> bool:
-        return self.static_rewrites != self.traced_rewrites
-
-    def describe(self) -> str:
-        """The differences in words (for the finding and the reports)."""
-        parts = []
-        for rel in self.relations:
-            if rel.verdict == "mismatch":
-                parts.append(f'"{rel.relation}": the model says {rel.static}, PostgreSQL took {rel.traced}')
-            elif rel.verdict == "trace only":
-                parts.append(f'PostgreSQL also took {rel.traced} on "{rel.relation}"')
-            elif rel.verdict == "static only":
-                parts.append(f'the model lists {rel.static} on "{rel.relation}", the trace saw none')
-            elif rel.verdict == "not exercised":
-                parts.append(f'{rel.static} on "{rel.relation}" comes from the foreign key check of each written '
-                             "key, and no written row needed one here")
-        if self.rewrite_differs:
-            parts.append("the model says it rewrites the table, PostgreSQL did not" if self.static_rewrites
-                         else "PostgreSQL rewrote it (a new relfilenode), the model says it does not")
-        return "; ".join(parts)
-
-
-def _get(entry: Any, key: str, default: Any = None) -> Any:
-    if isinstance(entry, Mapping):
-        return entry.get(key, default)
-    return getattr(entry, key, default)
-
-
-def _key(name: str) -> str:
-    return name[7:] if name.startswith("public.") else name
-
-
-def _static_locks(static: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for lock in _get(static, "locks", ()) or ():
-        relation, mode = _get(lock, "relation"), _get(lock, "mode")
-        if relation not in out or STRENGTH.get(mode, 0) > STRENGTH.get(out[relation], 0):
-            out[relation] = mode
-    return out
-
-
-def compare(entry: Any, static: Any) -> Comparison:
-    """Compare one statement's trace (a ``MigrationFile.trace`` entry) with the static model's claim.
-
-    `static` is anything with ``locks`` (``relation``/``mode``), ``rewrites`` and ``known``: the lock
-    model's Effect or the report's StatementReport.
-    """
-    if _get(entry, "error"):
-        return Comparison("error")
-    if not _get(entry, "ran", True):
-        return Comparison("not_run")
-    known = bool(_get(static, "known", True))
-    claimed = _static_locks(static)
-    traced = dict(_get(entry, "locks") or {})
-    held = {_key(k): set(v) for k, v in (_get(entry, "held") or {}).items()}
-    written = _get(entry, "rows")
-    traced_rewrites = bool(_get(entry, "rewrites", False))
-    static_rewrites = bool(_get(static, "rewrites", False))
-    result = Comparison("confirmed", static_rewrites=static_rewrites, traced_rewrites=traced_rewrites)
-
-    by_key = {_key(name): name for name in traced}
-    bare: dict[str, list[str]] = {}
-    for name in traced:
-        bare.setdefault(name.rsplit(".", 1)[-1], []).append(name)
-    used: set[str] = set()
-    for relation, mode in claimed.items():
-        name = by_key.get(_key(relation))
-        if name is None and "." not in relation and len(bare.get(relation, ())) == 1:
-            name = bare[relation][0]  # the statement relied on search_path; the trace names the schema
-        if name is not None and name in used:
-            name = None
-        taken = traced.get(name) if name is not None else None
-        if name is not None:
-            used.add(name)
-        already = mode in held.get(_key(relation), set()) or (name is not None and mode in held.get(_key(name), set()))
-        if not known:
-            verdict = "trace only" if taken else "static only"
-        elif mode == "RowShareLock" and written is not None and taken in (None, "AccessShareLock"):
-            # a data statement's ROW SHARE comes from the foreign key check, which runs only for the rows whose
-            # key it writes (not for NULL keys, not for an update or upsert that leaves the key as it was)
-            verdict = "not exercised"
-        elif taken == mode:
-            verdict = "confirmed"
-        elif taken is None:
-            verdict = "already held" if already else "static only"
-        elif already and STRENGTH[taken] < STRENGTH[mode]:
-            verdict = "already held"  # it asked for a mode its transaction had; a weaker one was new
-        else:
-            verdict = "mismatch"
-        result.relations.append(RelationVerdict(relation, mode, taken, verdict))
-    for name, mode in traced.items():
-        if name not in used:
-            result.relations.append(RelationVerdict(name, None, mode, "trace only"))
-
-    verdicts = {rel.verdict for rel in result.relations}
-    if not known:
-        result.status = "trace_only"
-    elif "mismatch" in verdicts or result.rewrite_differs or {"trace only", "static only"} <= verdicts:
-        result.status = "mismatch"
-    elif "trace only" in verdicts:
-        result.status = "trace_only"
-    elif verdicts & {"static only", "not exercised"}:
-        result.status = "static_only"
-    return result
-
-
-def predicted_by(error: Mapping[str, Any] | None, findings: Iterable[Any]) -> str | None:
-    """The rule whose finding on the statement predicted this failure, if any."""
-    if not error:
-        return None
-    code = str(error.get("sqlstate") or "")
-    for finding in findings:
-        if finding.rule in PREDICTS.get(code, ()) or (code and f"SQLSTATE {code}" in finding.message):
-            return finding.rule
-    return None
-
-
 # -- naming relations as the lock model does ----------------------------------------------------------
 @dataclass(frozen=True)
 class _Rel:
@@ -400,7 +259,7 @@ def _identifiers(sql: str) -> set[str]:
 _CONSTRAINT_COMMANDS = ("AT_DropConstraint", "AT_ValidateConstraint", "AT_AlterConstraint")
 
 
-def _named(stmt: "Statement") -> set[str]:
+def _named(stmt: Statement) -> set[str]:
     """The names a statement gives to relations: its identifiers, less the constraint names it mentions.
 
     The index behind a UNIQUE or PRIMARY KEY constraint shares the constraint's name; dropping or renaming
@@ -464,7 +323,7 @@ def _fold(rows: Iterable[tuple[Any, ...]], before: dict[int, _Rel], named: set[s
             into[name] = mode
 
 
-def _rewritten(before: dict[int, _Rel], after: dict[int, _Rel], stmt: "Statement") -> list[str]:
+def _rewritten(before: dict[int, _Rel], after: dict[int, _Rel], stmt: Statement) -> list[str]:
     """Tables, materialized views and indexes that existed before and got a new relfilenode.
 
     Matched by OID; only REINDEX may also match an index by name (REINDEX CONCURRENTLY builds the new
@@ -676,18 +535,18 @@ class _Database:
             try:
                 if conn is self.conn and self.outer and not conn.closed:
                     conn.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - the connection is going away anyway
+            except Exception:
                 pass
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
 
 _DATA = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 
 
-def _execute(conn: Any, stmt: "Statement") -> int | None:
+def _execute(conn: Any, stmt: Statement) -> int | None:
     """Run the statement; returns the rows a data statement wrote (None for the others)."""
     node = stmt.node
     if stmt.node_type == "CopyStmt" and not node.get("filename") and not node.get("is_program"):
@@ -707,12 +566,17 @@ def _error(exc: BaseException) -> dict[str, Any]:
     return {"sqlstate": getattr(exc, "sqlstate", None) or "", "message": message, "predicted_by": None}
 
 
-def _non_transactional(stmt: "Statement", pg_version: float) -> bool:
-    from migration_lint.facts.context import _non_transactional as engine_fact
+def _non_transactional(stmt: Statement, pg_version: float) -> bool:
+    from migration_lint.facts.transactions import non_transactional
 
-    if engine_fact(stmt, pg_version):
+    if non_transactional(stmt, pg_version):
         return True
     return not Model(Settings(pg_version=pg_version)).effect(stmt.node_type, stmt.node).transactional
+
+
+
+def _rowcount(conn: Any, sql: str) -> int:
+    return conn.execute(sql).rowcount
 
 
 # -- running migrations ---------------------------------------------------------------------------------
@@ -752,7 +616,7 @@ class _Runner:
         self.unseeded: set[int] = set()  # tables of migrations that count as new: left empty
 
     # -- history -------------------------------------------------------------------------------------
-    def apply(self, statements: list["Statement"], label: str, out: GroupResult) -> int:
+    def apply(self, statements: list[Statement], label: str, out: GroupResult) -> int:
         """Apply a migration untraced (schema building): statement by statement; failures are noted."""
         db = self.db
         done = 0
@@ -783,7 +647,7 @@ class _Runner:
                     done += 1
                 if db.outer:
                     db.conn.execute("RELEASE SAVEPOINT migration_lint_history")
-            except Exception as exc:  # noqa: BLE001 - any database error is a note; the rest still runs
+            except Exception as exc:
                 if db.outer:
                     db.conn.execute("ROLLBACK TO SAVEPOINT migration_lint_history")
                     db.conn.execute("RELEASE SAVEPOINT migration_lint_history")
@@ -892,9 +756,9 @@ class _Runner:
             sql = (f"INSERT INTO {table} {('(' + names + ') ') if plan else ''}SELECT {', '.join(plan.values())} "
                    f"FROM generate_series(1, {limit}) AS gs(g) {' '.join(joins)} ON CONFLICT DO NOTHING")
             try:
-                count = self._in_transaction(lambda: conn.execute(sql).rowcount)
+                count = self._in_transaction(functools.partial(_rowcount, conn, sql))
                 return int(count or 0), ""
-            except Exception as exc:  # noqa: BLE001 - reported as the reason the table was skipped
+            except Exception as exc:
                 error = _error(exc)
                 last = f"{error['sqlstate']} {error['message']}".strip()
         return 0, f"the generated rows were refused ({last})"
@@ -921,7 +785,7 @@ class _Runner:
         return result
 
     # -- the migrations under review -------------------------------------------------------------------
-    def run_file(self, statements: list["Statement"], report: "FileReport", implicit: bool) -> tuple[list[Step], int | None]:
+    def run_file(self, statements: list[Statement], report: FileReport, implicit: bool) -> tuple[list[Step], int | None]:
         """Trace one migration; returns its steps and the line of the statement that failed (None: none)."""
         db = self.db
         steps: list[Step] = []
@@ -1002,7 +866,7 @@ class _Runner:
             steps[-1].notes.append("the file leaves its transaction open: it was rolled back at the end of the "
                                    "file, as psql does when it exits")
 
-    def _transaction_statement(self, stmt: "Statement", step: Step, framework: bool) -> bool:
+    def _transaction_statement(self, stmt: Statement, step: Step, framework: bool) -> bool:
         db = self.db
         kind = stmt.node.get("kind", "")
         start = time.perf_counter()
@@ -1037,7 +901,7 @@ class _Runner:
             else:
                 step.reason = ("not run: outside a transaction block it behaves differently than inside the trace's "
                                "transaction (it would need --commit or a disposable server)")
-        except Exception as exc:  # noqa: BLE001 - recorded as the statement's error
+        except Exception as exc:
             step.error = _error(exc)
             step.ran = True
         if step.ran:
@@ -1045,7 +909,7 @@ class _Runner:
             step.observed = "transaction"
         return framework
 
-    def _run_outer(self, stmt: "Statement", step: Step, framework: bool) -> bool:
+    def _run_outer(self, stmt: Statement, step: Step, framework: bool) -> bool:
         """Inside the one transaction of --database-url: a savepoint per statement outside a framework transaction."""
         db = self.db
         if stmt.node_type in _SERVER_WIDE:
@@ -1071,7 +935,7 @@ class _Runner:
         self._observe_in_transaction(stmt, step)
         return framework
 
-    def _run_real(self, stmt: "Statement", step: Step, framework: bool) -> bool:
+    def _run_real(self, stmt: Statement, step: Step, framework: bool) -> bool:
         db = self.db
         if stmt.node_type in _SERVER_WIDE and not db.server_wide:
             step.reason = f"not run: {stmt.kind} acts beyond the named database (only on a disposable server)"
@@ -1101,19 +965,19 @@ class _Runner:
             db.conn.execute("COMMIT")
         return False
 
-    def _run_bare(self, stmt: "Statement", step: Step) -> None:
+    def _run_bare(self, stmt: Statement, step: Step) -> None:
         start = time.perf_counter()
         try:
             step.rows = _execute(self.db.conn, stmt)
         except _NotRunnable as exc:
             step.reason = f"not run: {exc}"
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             step.error = _error(exc)
         step.ran = True
         step.duration_ms = round((time.perf_counter() - start) * 1000, 3)
 
-    def _observe_in_transaction(self, stmt: "Statement", step: Step) -> None:
+    def _observe_in_transaction(self, stmt: Statement, step: Step) -> None:
         conn = self.db.conn
         pid = conn.info.backend_pid
         before = _relations(conn)
@@ -1126,7 +990,7 @@ class _Runner:
         except _NotRunnable as exc:
             step.reason = f"not run: {exc}"
             return
-        except Exception as exc:  # noqa: BLE001 - recorded; the caller ends the transaction
+        except Exception as exc:
             step.ran = True
             step.duration_ms = round((time.perf_counter() - start) * 1000, 3)
             step.error = _error(exc)
@@ -1150,7 +1014,7 @@ class _Runner:
         step.dropped = sorted(objects_before - objects_after)
 
     # -- statements that cannot run in a transaction block ----------------------------------------------
-    def _blockers(self, stmt: "Statement") -> list[str]:
+    def _blockers(self, stmt: Statement) -> list[str]:
         """LOCK TABLE statements that make the statement wait at each of its phases."""
         from migration_lint.syntax import ast
 
@@ -1197,7 +1061,7 @@ class _Runner:
                     out.append((rel(vrel["relation"]), "ACCESS SHARE" if full else "SHARE UPDATE EXCLUSIVE"))
         return [f"LOCK TABLE {table} IN {mode} MODE" for table, mode in out]
 
-    def _observe_from_session(self, stmt: "Statement", step: Step) -> None:
+    def _observe_from_session(self, stmt: Statement, step: Step) -> None:
         """Run the statement on its own while the observer reads its locks at every wait."""
         db = self.db
         obs = db.observer
@@ -1213,7 +1077,7 @@ class _Runner:
                 try:
                     blocker.execute("BEGIN")
                     blocker.execute(sql)
-                except Exception:  # noqa: BLE001 - the statement will fail on its own; nothing to hold
+                except Exception:
                     blocker.close()
                     continue
                 releases.append(("lock", blocker.close))
@@ -1231,7 +1095,7 @@ class _Runner:
                 started = time.perf_counter()
                 try:
                     outcome["rows"] = _execute(mig, stmt)
-                except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                except BaseException as exc:
                     outcome["error"] = exc
                 outcome["seconds"] = time.perf_counter() - started
 
@@ -1284,17 +1148,17 @@ class _Runner:
             while releases:
                 try:
                     releases.pop(0)[1]()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
             for blocker in opened:
                 try:
                     blocker.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
             if stalled:
                 try:
                     obs.execute(_STALL_REMOVE)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
 
 
@@ -1307,15 +1171,15 @@ def _load_psycopg() -> Any:
     return psycopg
 
 
-def _groups(files: list["MigrationFile"]) -> list[tuple[Path | None, list["MigrationFile"]]]:
-    out: dict[Path | None, list["MigrationFile"]] = {}
+def _groups(files: list[MigrationFile]) -> list[tuple[Path | None, list[MigrationFile]]]:
+    out: dict[Path | None, list[MigrationFile]] = {}
     for file in files:
         key = file.group.resolve() if file.group is not None else None
         out.setdefault(key, []).append(file)
     return list(out.items())
 
 
-def _schedule(group: Path | None, reviewed: list["MigrationFile"], history: bool) -> list[tuple["MigrationFile", bool]]:
+def _schedule(group: Path | None, reviewed: list[MigrationFile], history: bool) -> list[tuple[MigrationFile, bool]]:
     """The folder's migrations in order, each with "under review?": earlier ones first, then the rest."""
     from migration_lint.ingest.discover import _sort_key, discover
 
@@ -1325,7 +1189,7 @@ def _schedule(group: Path | None, reviewed: list["MigrationFile"], history: bool
     found = discover([str(group)], framework=None).files
     first = min(_sort_key(f) for f in reviewed)
     last = max(_sort_key(f) for f in reviewed)
-    out: list[tuple["MigrationFile", bool]] = []
+    out: list[tuple[MigrationFile, bool]] = []
     for other in sorted(found, key=_sort_key):
         if other.direction != "up" or other.path is None:
             continue
@@ -1340,11 +1204,11 @@ def _schedule(group: Path | None, reviewed: list["MigrationFile"], history: bool
     return sorted(out, key=lambda item: _sort_key(item[0]))
 
 
-def trace_files(files: list["MigrationFile"], linter: "Linter", options: TraceOptions,
-                static: "RunReport | None" = None) -> TraceResult:
+def trace_files(files: list[MigrationFile], linter: Linter, options: TraceOptions,
+                static: RunReport | None = None) -> TraceResult:
     """Run the migrations and attach each one's steps to ``file.trace``. Raises TraceError."""
     from migration_lint.cli.trace.server import PostgresError, PostgresServer
-    from migration_lint.facts.context import implicit_transaction
+    from migration_lint.facts.transactions import implicit_transaction
 
     psycopg = _load_psycopg()
     if options.rows < 0:
@@ -1366,7 +1230,8 @@ def trace_files(files: list["MigrationFile"], linter: "Linter", options: TraceOp
             connect = lambda: psycopg.connect(url, autocommit=True, prepare_threshold=None)  # noqa: E731
             return _Database(connect, outer=not options.commit, can_stall=False, server_wide=False)
         assert server is not None and name is not None
-        connect = lambda: server.connect(dbname=name, prepare_threshold=None)  # noqa: E731
+        started = server
+        connect = lambda: started.connect(dbname=name, prepare_threshold=None)  # noqa: E731
         return _Database(connect, outer=False, can_stall=True, server_wide=True)
 
     # the disposable server is stopped and its directory removed however this block is left: an error,
@@ -1412,14 +1277,14 @@ def trace_files(files: list["MigrationFile"], linter: "Linter", options: TraceOp
     return result
 
 
-def _trace_group(db: _Database, group: Path | None, members: list["MigrationFile"], linter: "Linter", config: Any,
-                 options: TraceOptions, reports: dict[int, "FileReport"], out: GroupResult,
+def _trace_group(db: _Database, group: Path | None, members: list[MigrationFile], linter: Linter, config: Any,
+                 options: TraceOptions, reports: dict[int, FileReport], out: GroupResult,
                  implicit_transaction: Callable[..., str]) -> None:
     runner = _Runner(db, options, float(config.pg_version))
     stopped: str | None = None
     seeded_once = False
     for file, under_review in _schedule(group, members, options.history):
-        loaded = linter.load(file)
+        loaded = lint.load_file(file, linter.config)
         statements = loaded.parsed.statements if loaded.parsed is not None and loaded.error is None else None
         if not under_review:
             if stopped is not None and not options.keep_going:
@@ -1455,13 +1320,13 @@ def _trace_group(db: _Database, group: Path | None, members: list["MigrationFile
                 by_index.setdefault(finding.statement, []).append(finding)
         for step in steps:
             if step.error:
-                step.error["predicted_by"] = predicted_by(step.error, by_index.get(step.index, ()))
+                step.error["predicted_by"] = predicted_by(step.error, by_index.get(step.index, ()), linter.registry)
         file.trace = [step.as_dict() for step in steps]
         if failed is not None and stopped is None:
             stopped = f"{file.display}:{failed}"
 
 
-def retrace(run: "RunReport", linter: "Linter", options: TraceOptions) -> tuple["RunReport", TraceResult]:
+def retrace(run: RunReport, linter: Linter, options: TraceOptions) -> tuple[RunReport, TraceResult]:
     """Trace the migrations of a lint run and lint them again with the trace attached.
 
     Reports of files that were not traced (deleted migrations, unreadable paths) are kept as they are.
@@ -1477,43 +1342,6 @@ def retrace(run: "RunReport", linter: "Linter", options: TraceOptions) -> tuple[
 
 
 # -- summaries and reports ------------------------------------------------------------------------------
-@dataclass
-class StatementTrace:
-    """One statement of a report with its trace and the comparison, ready for the reporters."""
-
-    report: Any  # StatementReport
-    entry: dict[str, Any]
-    comparison: Comparison
-
-
-def statement_traces(report: "FileReport") -> list[StatementTrace]:
-    entries = {e.get("index"): e for e in report.file.trace or () if isinstance(e, Mapping)}
-    out = []
-    for item in report.statements:
-        entry = entries.get(item.statement.index)
-        if entry is None:
-            continue
-        out.append(StatementTrace(item, entry, compare(entry, item)))
-    return out
-
-
-def counts(run: "RunReport") -> dict[str, Any]:
-    """Statuses over the whole run, with the total and median duration of the statements that ran."""
-    tally = {status: 0 for status in STATUSES}
-    durations: list[float] = []
-    predicted = 0
-    for report in run.files:
-        for item in statement_traces(report):
-            tally[item.comparison.status] += 1
-            if item.entry.get("error") and item.entry["error"].get("predicted_by"):
-                predicted += 1
-            if item.entry.get("duration_ms") is not None:
-                durations.append(float(item.entry["duration_ms"]))
-    tally["statements"] = sum(tally[s] for s in STATUSES)
-    tally["predicted_errors"] = predicted
-    tally["total_ms"] = round(sum(durations), 3)
-    tally["median_ms"] = round(statistics.median(durations), 3) if durations else 0.0
-    return tally
 
 
 def step_dict(item: StatementTrace) -> dict[str, Any]:
@@ -1541,7 +1369,7 @@ def step_dict(item: StatementTrace) -> dict[str, Any]:
     return out
 
 
-def result_dict(result: TraceResult, run: "RunReport") -> dict[str, Any]:
+def result_dict(result: TraceResult, run: RunReport) -> dict[str, Any]:
     return {
         "server": result.server,
         "mode": result.mode,
@@ -1552,7 +1380,7 @@ def result_dict(result: TraceResult, run: "RunReport") -> dict[str, Any]:
     }
 
 
-def render_json(run: "RunReport", result: TraceResult) -> str:
+def render_json(run: RunReport, result: TraceResult) -> str:
     import json
 
     from migration_lint.report.json import report_dict
@@ -1572,7 +1400,7 @@ def _locks_text(locks: Iterable[tuple[str, str | None]]) -> str:
     return ", ".join(shown) or "none"
 
 
-def render_text(run: "RunReport", result: TraceResult, *, color: bool = False) -> str:
+def render_text(run: RunReport, result: TraceResult, *, color: bool = False) -> str:
     from migration_lint.report.sanitize import one_line, terminal
     from migration_lint.report.text import render as text_render
 
@@ -1691,7 +1519,6 @@ def cmd_trace(argv: list[str]) -> int:
         return EXIT_USAGE
 
     from migration_lint.ingest.discover import discover
-    from migration_lint.model import FileReport, Finding, MigrationFile, Risk, Severity
 
     found = discover(args.paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
     if not found.files:
@@ -1715,10 +1542,7 @@ def cmd_trace(argv: list[str]) -> int:
         return EXIT_USAGE
     run = linter.run(found.files, history=options.history)
     for path, message in found.problems:
-        bad = FileReport(file=MigrationFile(None, path), risk=Risk.HIGH, risk_reason=message, error=message)
-        rule = registry.get("parse-error")
-        bad.findings.append(Finding("parse-error", Severity.ERROR, 1, 1, 1, 2, message, "", rule.url() if rule else ""))
-        run.files.append(bad)
+        run.files.append(linter.problem_report(path, message))
 
     fmt = args.format or "text"
     color = use_color(args, fmt)

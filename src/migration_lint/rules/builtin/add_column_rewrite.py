@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import VOLATILE_FUNCTIONS, volatile_expression
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
-from migration_lint.rules.builtin._locking import COLUMN_CONSTRAINT_WORDS, batched_update, clause_text, sql_type
+from migration_lint.rules.recipes import batched_update, prisma_edit_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
+from migration_lint.syntax.text import COLUMN_CONSTRAINT_WORDS, clause_text
+from migration_lint.syntax.types import sql_type
 
 _SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 _SERIAL_BASE = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
@@ -42,7 +44,7 @@ class AddColumnRewrite(Rule):
     ALTER TABLE "Order" ADD COLUMN "publicId" uuid;
     ALTER TABLE "Order" ALTER COLUMN "publicId" SET DEFAULT gen_random_uuid();
     -- then backfill the existing rows in batches, outside the migration:
-    -- UPDATE "Order" SET "publicId" = gen_random_uuid() WHERE id IN (SELECT id FROM "Order" WHERE "publicId" IS NULL LIMIT 10000);
+    -- UPDATE "Order" SET "publicId" = gen_random_uuid() WHERE id IN (SELECT id FROM "Order" WHERE "publicId" IS NULL LIMIT 1000);
     ```
 
     ## When it's fine
@@ -59,24 +61,18 @@ class AddColumnRewrite(Rule):
     id = "add-column-rewrite"
     summary = "ADD COLUMN with a volatile default, a stored generated, identity or serial column rewrites the table"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    checklist = ("lock-timeout", "long-lock")
+    alter_commands = ("AT_AddColumn",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        table = ast.relation_name(node.get("relation"))
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        table = cmd.table
         if ctx.is_new_table(table):
             return
-        qt = ast.quote_qualified(table)
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_AddColumn":
-                continue
-            _, coldef = ast.unwrap(cmd.get("def"))
-            finding = self._column(coldef, table, qt, ctx)
-            if finding is not None:
-                yield finding
+        _, coldef = cmd.definition
+        finding = self._column(coldef, table, ast.quote_qualified(table), ctx)
+        if finding is not None:
+            yield finding
 
     def _column(self, coldef: dict, table: str, qt: str, ctx: Context) -> Finding | None:
         column = coldef.get("colname", "?")
@@ -104,7 +100,7 @@ class AddColumnRewrite(Rule):
                     f"`CREATE SEQUENCE {sequence} OWNED BY {qt}.{qc};`, "
                     f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT nextval('{sequence}');` (new rows only, no "
                     "rewrite), then backfill the existing rows outside the migration: "
-                    f"`{batched_update(ctx, table, assignment, f'{qc} IS NULL')}` "
+                    f"`{batched_update(ctx.schema, table, assignment, f'{qc} IS NULL')}` "
                     "repeated until it updates no row, then make it NOT NULL without a long lock (see `set-not-null`)."
                     + prisma_edit_hint(ctx)
                 ),
@@ -143,7 +139,7 @@ class AddColumnRewrite(Rule):
                 expr = con.get("raw_expr")
                 if expr is None or _is_null(expr):
                     continue
-                default_sql = clause_text(ctx, con.get("location"), COLUMN_CONSTRAINT_WORDS, skip_first=1) or "<value>"
+                default_sql = clause_text(ctx.source, ctx.statement, con.get("location"), COLUMN_CONSTRAINT_WORDS, skip_first=1) or "<value>"
                 if ctx.pg_version < 11:
                     return ctx.finding(
                         con,
@@ -153,7 +149,7 @@ class AddColumnRewrite(Rule):
                             f"Add it without a default, then set the default for new rows and backfill the old ones: "
                             f"`ALTER TABLE {qt} ADD COLUMN {qc} {type_sql};`, "
                             f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {default_sql};`, then "
-                            f"`{batched_update(ctx, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until "
+                            f"`{batched_update(ctx.schema, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until "
                             "it updates no row (outside the migration)." + then_not_null + prisma_edit_hint(ctx)
                         ),
                     )
@@ -175,7 +171,7 @@ class AddColumnRewrite(Rule):
                         f"`ALTER TABLE {qt} ADD COLUMN {qc} {type_sql};`, "
                         f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET DEFAULT {default_sql};` (no rewrite: it only "
                         f"applies to new rows), then "
-                        f"`{batched_update(ctx, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until it "
+                        f"`{batched_update(ctx.schema, table, f'{qc} = {default_sql}', f'{qc} IS NULL')}` repeated until it "
                         "updates no row (outside the migration)." + then_not_null + prisma_edit_hint(ctx)
                     ),
                 )

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import SERIAL_BASE, plain_cast, split_type, type_change_rewrites
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
-from migration_lint.rules.builtin._locking import batched_update, clause_text, sql_type, type_words
+from migration_lint.rules.recipes import batched_update, prisma_edit_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.text import clause_text
+from migration_lint.syntax.types import sql_type, type_words
 
 
 class AlterColumnType(Rule):
@@ -57,24 +58,26 @@ class AlterColumnType(Rule):
     id = "alter-column-type"
     summary = "ALTER COLUMN … TYPE rewrites the table and its indexes under ACCESS EXCLUSIVE"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    checklist = ("lock-timeout", "long-lock")
+    statements = ("AlterTableStmt",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
             return
         table = ast.relation_name(node.get("relation"))
         if ctx.is_new_table(table):
             return
         qt = ast.quote_qualified(table)
         model = ctx.schema.table(table)
-        found: list[tuple[dict, str, str, str]] = []  # (anchor, column, message, help) per rewriting subcommand
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_AlterColumnType":
+        found: list[tuple[dict | Statement, str, str, str]] = []  # (anchor, column, message, help) per rewriting subcommand
+        # one ALTER TABLE statement rewrites the table once, however many columns it changes: one finding
+        for cmd in ast.alter_commands(node):
+            if cmd.subtype != "AT_AlterColumnType":
                 continue
-            column = cmd.get("name", "?")
-            _, coldef = ast.unwrap(cmd.get("def"))
+            column = cmd.name or "?"
+            _, coldef = cmd.definition
             new_type = ast.type_name(coldef.get("typeName"))
             new_sql = sql_type(coldef.get("typeName"))
             using = coldef.get("raw_default")
@@ -102,13 +105,13 @@ class AlterColumnType(Rule):
             new_column = ast.quote_ident(f"{column}_new")
             using_sql = ""
             if using is not None:
-                using_sql = clause_text(ctx, _using_location(ctx, coldef), frozenset({"COLLATE"}))
+                using_sql = clause_text(ctx.source, ctx.statement, _using_location(ctx, coldef), frozenset({"COLLATE"}))
             expression = using_sql or f"{qc}::{new_sql}"
             pending = f"{new_column} IS NULL AND {qc} IS NOT NULL"
             help_text = (
                 f"Change it without a long lock: `ALTER TABLE {qt} ADD COLUMN {new_column} {new_sql};`, keep it in "
                 f"sync for new writes with a trigger, backfill it in batches outside the migration "
-                f"(`{batched_update(ctx, table, f'{new_column} = {expression}', pending)}` "
+                f"(`{batched_update(ctx.schema, table, f'{new_column} = {expression}', pending)}` "
                 f"until it updates no row), then swap them in one short transaction: "
                 f"`ALTER TABLE {qt} RENAME COLUMN {qc} TO {ast.quote_ident(column + '_old')};` and "
                 f"`ALTER TABLE {qt} RENAME COLUMN {new_column} TO {qc};` (recreate indexes and constraints on the new "

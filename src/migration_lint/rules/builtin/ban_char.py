@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._columns import base, clip, column_site, old_type, replace_type
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.names import truncate
+from migration_lint.syntax.text import replace_type
+from migration_lint.syntax.types import type_base
 
 
 class BanChar(Rule):
@@ -53,24 +57,24 @@ class BanChar(Rule):
     id = "ban-char"
     summary = "char(n) pads values with blanks and is no faster than text; use text (with a CHECK if needed)"
     severity = Severity.WARNING
-    targets = ("ColumnDef",)
+    nodes = ("ColumnDef",)
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         length = _char_length(type_node)
         if length is None:
             return
-        old = old_type(ctx, table, column) if kind == "type" else None
-        if kind == "type" and (old is None or base(old) == "bpchar"):
+        old = old_type(ctx.schema, table, column) if kind == "type" else None
+        if kind == "type" and (old is None or type_base(old) == "bpchar"):
             return  # unknown, or already char(n): the choice was made (and reported) earlier
         qt, qc = ast.quote_qualified(table), ast.quote_ident(column)
-        name = ast.quote_ident(clip(f"{table.split('.')[-1]}_{column}_length"))
+        name = ast.quote_ident(truncate(f"{table.split('.')[-1]}_{column}_length"))
         check = f"CONSTRAINT {name} CHECK (char_length({qc}) = {length})"
-        replaced = replace_type(ctx, type_node, "text") if kind != "create" else None
+        replaced = replace_type(ctx.source, ctx.statement, type_node, "text") if kind != "create" else None
         if replaced is not None:
             fix = f"`{replaced}`"
         else:

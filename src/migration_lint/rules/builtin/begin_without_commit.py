@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._locking import TransactionPlay
 
 
 class BeginWithoutCommit(Rule):
@@ -47,20 +46,13 @@ class BeginWithoutCommit(Rule):
     id = "begin-without-commit"
     summary = "BEGIN never committed: the transaction is still open at the end of the file"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
-        saved = ctx.index  # findings are made at other statements: put the cursor back afterwards
-        try:
-            yield from self._check(ctx)
-        finally:
-            ctx.index = saved
-
-    def _check(self, ctx: Context) -> Iterable[Finding]:
-        play = TransactionPlay(ctx)
+        play = ctx.play
         if play.unclosed is None:
             return
-        ctx.index = play.unclosed
+        begin = ctx.statements[play.unclosed]
         risk = None
         if play.wrapper:
             outcome = (f"the BEGIN turns the implicit transaction ({play.wrapper}) into a regular one that the file "
@@ -74,8 +66,9 @@ class BeginWithoutCommit(Rule):
                        "nothing after the BEGIN is kept")
             risk = Risk.HIGH  # the migration does not apply
         yield ctx.finding(
-            ctx.statements[play.unclosed],
-            f"BEGIN on line {ctx.statements[play.unclosed].line} is never followed by COMMIT: {outcome}",
+            begin,
+            f"BEGIN on line {begin.line} is never followed by COMMIT: {outcome}",
             help="End the transaction with `COMMIT;` after the last statement, or remove the BEGIN.",
             risk=risk,
+            at=begin,
         )

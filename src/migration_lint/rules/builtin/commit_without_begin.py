@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._locking import TransactionPlay
 
 
 class CommitWithoutBegin(Rule):
@@ -54,20 +53,12 @@ class CommitWithoutBegin(Rule):
     id = "commit-without-begin"
     summary = "COMMIT or ROLLBACK without a BEGIN: ends the migration tool's transaction, or is a no-op"
     severity = Severity.WARNING
-    targets = ("Migration",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
-        saved = ctx.index  # findings are made at other statements: put the cursor back afterwards
-        try:
-            yield from self._check(ctx)
-        finally:
-            ctx.index = saved
-
-    def _check(self, ctx: Context) -> Iterable[Finding]:
-        play = TransactionPlay(ctx)
+        play = ctx.play
         for end, after in play.stray:
             stmt = ctx.statements[end]
-            ctx.index = end
             rollback = stmt.node.get("kind") == "TRANS_STMT_ROLLBACK"
             word = "ROLLBACK" if rollback else "COMMIT"
             if play.wrapper:
@@ -88,4 +79,4 @@ class CommitWithoutBegin(Rule):
                            "statements before it were each committed on their own")
                 help_text = ("Add `BEGIN;` where the transaction should start if the statements must apply together, "
                              f"or remove the {word}.")
-            yield ctx.finding(stmt, message, help=help_text)
+            yield ctx.finding(stmt, message, help=help_text, at=stmt)

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._locking import transaction_ids, validated_in_same_transaction
 from migration_lint.syntax import ast
 
 
@@ -93,7 +92,7 @@ class CompoundingLocks(Rule):
     ALTER TABLE "Order" ADD COLUMN "currency" text;
     COMMIT;
     -- then backfill in batches, each in its own short transaction:
-    UPDATE "Order" SET "currency" = 'EUR' WHERE id IN (SELECT id FROM "Order" WHERE "currency" IS NULL LIMIT 10000);
+    UPDATE "Order" SET "currency" = 'EUR' WHERE id IN (SELECT id FROM "Order" WHERE "currency" IS NULL LIMIT 1000);
     ```
 
     ## When it's fine
@@ -110,21 +109,14 @@ class CompoundingLocks(Rule):
     id = "compounding-locks"
     summary = "a slow statement runs while an earlier ACCESS EXCLUSIVE lock of the same transaction is held"
     severity = Severity.WARNING
-    targets = ("Migration",)
+    migration = True
     lock = "ACCESS EXCLUSIVE"
 
     Options = Options
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
-        saved = ctx.index  # findings are made at other statements: put the cursor back afterwards
-        try:
-            yield from self._check(ctx)
-        finally:
-            ctx.index = saved
-
-    def _check(self, ctx: Context) -> Iterable[Finding]:
-        ids = transaction_ids(ctx)
-        skip = set(validated_in_same_transaction(ctx))  # reported by validate-in-same-transaction
+        ids = [transaction.id for transaction in ctx.transactions]
+        skip = set(ctx.validations)  # reported by validate-in-same-transaction
         held: dict[int, list[_Held]] = {}
         reported: set[int] = set()
         created = _created(ctx, ids)
@@ -132,13 +124,12 @@ class CompoundingLocks(Rule):
             txn = ids[stmt.index]
             if txn is None or txn in reported:
                 continue
-            ctx.index = stmt.index
             effect = ctx.effects[stmt.index]
             if not effect.known:
                 continue
-            existing = [l for l in effect.locks if l.relation != "?" and not ctx.is_new_table(l.relation)
-                        and l.role not in ("index", "sequence")]
-            exclusive = {ast.table_key(l.relation) for l in existing if l.mode == ACCESS_EXCLUSIVE}
+            existing = [lock for lock in effect.locks if lock.relation != "?" and not ctx.is_new_table(lock.relation, at=stmt.index)
+                        and lock.role not in ("index", "sequence")]
+            exclusive = {ast.table_key(lock.relation) for lock in existing if lock.mode == ACCESS_EXCLUSIVE}
             dropped = _dropped(stmt)
             slow_on = self._slow_on(stmt, effect, ctx)
             earlier = held.setdefault(txn, [])
@@ -174,10 +165,10 @@ class CompoundingLocks(Rule):
             return []
         if stmt.node_type == "VacuumStmt" and not effect.rewrites:
             return []  # ANALYZE reads a sample; a plain VACUUM cannot run in a transaction anyway
-        names = effect.targets or [ast.table_key(l.relation) for l in effect.locks]
+        names = effect.targets or [ast.table_key(lock.relation) for lock in effect.locks]
         out = []
         for name in names:
-            if name != "?" and not ctx.is_new_table(name) and name not in out:
+            if name != "?" and not ctx.is_new_table(name, at=stmt.index) and name not in out:
                 out.append(name)
         return out
 
@@ -199,7 +190,7 @@ class CompoundingLocks(Rule):
         earlier = held.statement
         label, earlier_label = self._label(stmt), self._label(held.statement)
         through = "both slow statements" if held.slow else f"the whole {label}"
-        transaction = ctx.transaction
+        transaction = ctx.transactions[stmt.index]
         if transaction.explicit:
             fix = (f"Commit after the {earlier_label} on line {earlier.line} and run the {label} in a transaction "
                    "of its own")
@@ -217,6 +208,7 @@ class CompoundingLocks(Rule):
             f"{earlier.line} took on {relation} is still held ({transaction.reason or 'one transaction'}): reads and "
             f"writes of {relation} wait until COMMIT, through {through}",
             help=fix + ", so that the lock on " + relation + " is released before the slow statement starts.",
+            at=stmt,
         )
 
     def _tables_finding(self, stmt: Statement, relation_key: str, held: _Held, ctx: Context) -> Finding:
@@ -226,8 +218,9 @@ class CompoundingLocks(Rule):
         return ctx.finding(
             stmt,
             f"{self._label(stmt)} on line {stmt.line} takes ACCESS EXCLUSIVE on {relation} while the one that the "
-            f"{self._label(earlier)} on line {earlier.line} took on {first} is still held ({ctx.transaction.reason}): if it "
+            f"{self._label(earlier)} on line {earlier.line} took on {first} is still held ({ctx.transactions[stmt.index].reason}): if it "
             f"has to wait for a query on {relation}, reads and writes of {first} wait as well",
             help=("Set `lock_timeout` at the top of the migration so that the wait is bounded, or change one table "
                   "per transaction."),
+            at=stmt,
         )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from migration_lint.facts.context import Context, _non_transactional
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.facts.context import Context
+from migration_lint.facts.transactions import non_transactional
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import outside_transaction_advice
+from migration_lint.rules.recipes import outside_transaction_advice
 
 _NAMES = {
     "IndexStmt": "CREATE INDEX CONCURRENTLY",
@@ -63,12 +64,14 @@ class ConcurrentlyInTransaction(Rule):
     id = "concurrently-in-transaction"
     summary = "CONCURRENTLY (or another non-transactional statement) inside a transaction: the deploy fails"
     severity = Severity.ERROR
-    targets = tuple(_NAMES)
+    fails_deploy = True
+    predicts = ("25001",)
+    checklist = ("outside-transaction",)
+    statements = tuple(_NAMES)
     risk = Risk.HIGH
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node or not _non_transactional(stmt, ctx.pg_version):
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        if not non_transactional(stmt, ctx.pg_version):
             return
         transaction = ctx.transaction
         if not transaction.active:

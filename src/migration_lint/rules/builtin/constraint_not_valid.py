@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
-from migration_lint.rules.builtin._locking import clause_text, default_check_name, default_fk_name, keyword_group, references_sql
+from migration_lint.rules.recipes import prisma_edit_hint, references_sql
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
+from migration_lint.syntax.names import default_check_name, default_fk_name
+from migration_lint.syntax.text import clause_text, keyword_group
 
 _SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 
@@ -55,33 +57,28 @@ class ConstraintNotValid(Rule):
     id = "constraint-not-valid"
     summary = "ADD FOREIGN KEY / CHECK without NOT VALID checks every row while blocking writes (or reads)"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    checklist = ("lock-timeout", "long-lock")
+    alter_commands = ("AT_AddConstraint", "AT_AddColumn")
     lock = "SHARE ROW EXCLUSIVE / ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        table = ast.relation_name(node.get("relation"))
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        table = cmd.table
         if ctx.is_new_table(table):
             return
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            subtype = cmd.get("subtype")
-            if subtype == "AT_AddConstraint":
-                _, con = ast.unwrap(cmd.get("def"))
-                if con.get("skip_validation") or con.get("contype") not in ("CONSTR_FOREIGN", "CONSTR_CHECK"):
-                    continue
-                yield self._table_constraint(con, table, ctx)
-            elif subtype == "AT_AddColumn":
-                _, coldef = ast.unwrap(cmd.get("def"))
-                yield from self._inline(coldef, table, ctx)
+        _, definition = cmd.definition
+        if cmd.subtype == "AT_AddConstraint":
+            if definition.get("skip_validation") or definition.get("contype") not in ("CONSTR_FOREIGN", "CONSTR_CHECK"):
+                return
+            yield self._table_constraint(definition, table, ctx)
+        else:
+            yield from self._inline(definition, table, ctx)
 
     # -- ADD CONSTRAINT ----------------------------------------------------------
     def _table_constraint(self, con: dict, table: str, ctx: Context) -> Finding:
         qt = ast.quote_qualified(table)
         contype = con.get("contype")
         name = con.get("conname")
-        text = clause_text(ctx, con.get("location"))
+        text = clause_text(ctx.source, ctx.statement, con.get("location"))
         if not name:
             if contype == "CONSTR_FOREIGN":
                 name = default_fk_name(table, ast.strings(con.get("fk_attrs")))
@@ -136,7 +133,7 @@ class ConstraintNotValid(Rule):
             elif contype == "CONSTR_CHECK" and not ctx.effect.rewrites:  # a rewrite checks it on the way
                 name = con.get("conname") or default_check_name(table, con.get("raw_expr"))
                 qn = ast.quote_ident(name)
-                check = keyword_group(ctx, con.get("location"), "CHECK") or "CHECK (…)"
+                check = keyword_group(ctx.source, ctx.statement, con.get("location"), "CHECK") or "CHECK (…)"
                 yield ctx.finding(
                     con,
                     f"ADD COLUMN {qc} … CHECK scans every row of {qt} under an ACCESS EXCLUSIVE lock (PostgreSQL "

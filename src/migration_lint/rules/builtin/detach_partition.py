@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import outside_transaction_advice
+from migration_lint.rules.recipes import outside_transaction_advice
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 
 class DetachPartition(Rule):
@@ -44,31 +45,27 @@ class DetachPartition(Rule):
     id = "detach-partition"
     summary = "DETACH PARTITION without CONCURRENTLY locks the whole partitioned table ACCESS EXCLUSIVE"
     severity = Severity.WARNING
-    targets = ("AlterTableStmt",)
+    alter_commands = ("AT_DetachPartition",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or ctx.pg_version < 14:
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        if ctx.pg_version < 14:
             return
-        parent = ast.relation_name(node.get("relation"))
+        parent = cmd.table
         if ctx.is_new_table(parent):
             return
         qp = ast.quote_qualified(parent)
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_DetachPartition":
-                continue
-            _, part = ast.unwrap(cmd.get("def"))
-            if part.get("concurrent"):
-                continue
-            partition = ast.quote_qualified(ast.relation_name(part.get("name")))
-            where = ""
-            if ctx.transaction.active:
-                where = " " + outside_transaction_advice(ctx)
-            yield ctx.finding(
-                part.get("name") or node.get("relation"),
-                f"DETACH PARTITION {partition} takes an ACCESS EXCLUSIVE lock on {qp}: reads and writes of every "
-                f"partition of {qp} wait, and queue behind any running query on it",
-                help=(f"`ALTER TABLE {qp} DETACH PARTITION {partition} CONCURRENTLY;` (SHARE UPDATE EXCLUSIVE: reads "
-                      "and writes go on; not inside a transaction block, not with a default partition)." + where),
-            )
+        _, part = cmd.definition
+        if part.get("concurrent"):
+            return
+        partition = ast.quote_qualified(ast.relation_name(part.get("name")))
+        where = ""
+        if ctx.transaction.active:
+            where = " " + outside_transaction_advice(ctx)
+        yield ctx.finding(
+            part.get("name") or cmd.relation,
+            f"DETACH PARTITION {partition} takes an ACCESS EXCLUSIVE lock on {qp}: reads and writes of every "
+            f"partition of {qp} wait, and queue behind any running query on it",
+            help=(f"`ALTER TABLE {qp} DETACH PARTITION {partition} CONCURRENTLY;` (SHARE UPDATE EXCLUSIVE: reads "
+                  "and writes go on; not inside a transaction block, not with a default partition)." + where),
+        )

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import column_added_before, created_before
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 
 def _restores(cmd: dict[str, Any]) -> bool:
@@ -14,7 +15,7 @@ def _restores(cmd: dict[str, Any]) -> bool:
     return (subtype == "AT_ColumnDefault" and cmd.get("def") is not None) or subtype in ("AT_AddIdentity", "AT_DropColumn")
 
 
-def _facts(stmt: Statement) -> Iterator[tuple[str, ...]]:
+def _facts(stmt: Statement) -> Iterator[tuple[str | None, ...]]:
     """What a statement does to columns and tables, as far as this rule cares (indexed once per file)."""
     node = stmt.node
     if stmt.node_type == "AlterTableStmt":
@@ -35,23 +36,21 @@ def _facts(stmt: Statement) -> Iterator[tuple[str, ...]]:
             yield "trigger", ast.table_key(ast.relation_name(node.get("relation")))
 
 
-def _after(ctx: Context, fact: tuple[str, ...]) -> bool:
-    positions = ctx.facts("drop_default.facts", _facts).get(fact) or ()
-    return bool(positions) and positions[-1] > ctx.index
+def _after(ctx: Context, fact: tuple[str | None, ...]) -> bool:
+    positions = ctx.indexed("drop_default.facts", _facts).get(fact)
+    return positions is not None and positions[-1] > ctx.index
 
 
 def _anywhere(ctx: Context, fact: tuple[str, ...]) -> bool:
-    return fact in ctx.facts("drop_default.facts", _facts)
+    return fact in ctx.indexed("drop_default.facts", _facts)
 
 
-def _default_restored(ctx: Context, node: dict, position: int, table: str, column: str) -> bool:
+def _default_restored(ctx: Context, cmd: AlterCommand, table: str, column: str) -> bool:
     """Does a later command of this statement, or a later statement, give the column a default again
     (SET DEFAULT, ADD GENERATED … AS IDENTITY) or drop it?"""
     key = ast.table_key(table)
-    for item in (node.get("cmds") or ())[position + 1:]:
-        cmd = ast.inner(item)
-        if cmd.get("name") == column and _restores(cmd):
-            return True
+    if any(later.name == column and _restores(later.cmd) for later in cmd.later()):
+        return True
     return _after(ctx, ("restored", key, column)) or _after(ctx, ("dropped", key))
 
 
@@ -113,28 +112,29 @@ class DropDefault(Rule):
     id = "drop-default"
     summary = "DROP DEFAULT breaks INSERTs of the running code that leave the column out"
     severity = Severity.WARNING
-    targets = ("AlterTableStmt",)
+    checklist = ("deploy-first",)
+    statements = ("AlterTableStmt",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
             return
         table = ast.relation_name(node.get("relation"))
-        if created_before(ctx, "relation", table):
+        if ctx.created_before("relation", table):
             return
         model = ctx.schema.table(table)
         qt = ast.quote_qualified(table)
-        groups: dict[str, list[str]] = {}
-        for position, item in enumerate(node.get("cmds") or ()):
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_ColumnDefault" or cmd.get("def") is not None:
+        groups: dict[str, list[str]] = {}  # one finding per kind of column: the statement's DROP DEFAULTs together
+        for cmd in ast.alter_commands(node):
+            if cmd.subtype != "AT_ColumnDefault" or cmd.cmd.get("def") is not None:
                 continue
-            column = cmd.get("name", "?")
+            column = cmd.name or "?"
             col = model.columns.get(column) if model is not None else None
-            added = column_added_before(ctx, table, column)
+            added = ctx.objects.column_added_before(table, column, ctx.index)
             if (added or col is not None) and (col is None or not col.not_null):
                 continue  # a nullable column: the running code's INSERTs store NULL, nothing fails
-            if _default_restored(ctx, node, position, table, column) or _covered_elsewhere(ctx, table, column):
+            if _default_restored(ctx, cmd, table, column) or _covered_elsewhere(ctx, table, column):
                 continue
             kind = "added" if added else "not_null" if col is not None else "unknown"
             groups.setdefault(kind, []).append(column)

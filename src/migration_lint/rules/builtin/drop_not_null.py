@@ -1,25 +1,21 @@
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import column_added_before, created_before
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 
-def _dropped_later(ctx: Context, node: dict, position: int, table: str, column: str) -> bool:
+def _dropped_later(ctx: Context, cmd: AlterCommand, table: str, column: str) -> bool:
     """Does the migration drop the column (or set NOT NULL again) after this command?"""
     key = ast.table_key(table)
-
-    def undone(cmd: dict) -> bool:
-        return cmd.get("name") == column and cmd.get("subtype") in ("AT_DropColumn", "AT_SetNotNull")
-
-    if any(undone(ast.inner(item)) for item in (node.get("cmds") or ())[position + 1:]):
+    if any(later.name == column and later.subtype in ("AT_DropColumn", "AT_SetNotNull") for later in cmd.later()):
         return True
-    positions = ctx.facts("drop_not_null.undone", _undone).get((key, column)) or ()
-    return bool(positions) and positions[-1] > ctx.index
+    positions = ctx.indexed("drop_not_null.undone", _undone).get((key, column))
+    return positions is not None and positions[-1] > ctx.index
 
 
 def _undone(stmt) -> Iterator[tuple[str, str]]:
@@ -70,23 +66,24 @@ class DropNotNull(Rule):
     id = "drop-not-null"
     summary = "DROP NOT NULL: the running code may not handle the NULLs that new code writes"
     severity = Severity.WARNING
-    targets = ("AlterTableStmt",)
+    checklist = ("deploy-first",)
+    statements = ("AlterTableStmt",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
             return
         table = ast.relation_name(node.get("relation"))
-        if created_before(ctx, "relation", table):
+        if ctx.created_before("relation", table):
             return
         qt = ast.quote_qualified(table)
-        columns: list[str] = []
-        for position, item in enumerate(node.get("cmds") or ()):
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_DropNotNull":
+        columns: list[str] = []  # one finding for the statement's DROP NOT NULLs together
+        for cmd in ast.alter_commands(node):
+            if cmd.subtype != "AT_DropNotNull":
                 continue
-            column = cmd.get("name", "?")
-            if column_added_before(ctx, table, column) or _dropped_later(ctx, node, position, table, column):
+            column = cmd.name or "?"
+            if ctx.objects.column_added_before(table, column, ctx.index) or _dropped_later(ctx, cmd, table, column):
                 continue
             if column not in columns:
                 columns.append(column)

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.facts.objects import object_kind, object_name
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import created_before, defined_after, object_kind, object_name
 from migration_lint.syntax import ast
 
 _WHAT = {"OBJECT_VIEW": "view", "OBJECT_MATVIEW": "materialized view", "OBJECT_FUNCTION": "function",
@@ -28,8 +29,8 @@ def _drops_trigger_first(ctx: Context) -> bool:
     A function dropped after a trigger is (almost always) the trigger's function, which no
     application query calls.
     """
-    positions = ctx.facts("drop_object.first_drops", _first_drops).get("trigger")
-    return bool(positions) and positions[0] < ctx.index
+    positions = ctx.indexed("drop_object.first_drops", _first_drops).get("trigger")
+    return positions is not None and positions[0] < ctx.index
 
 
 def _drops_default_first(ctx: Context) -> bool:
@@ -37,8 +38,8 @@ def _drops_default_first(ctx: Context) -> bool:
 
     A sequence dropped after that is the sequence of a serial column that was converted or removed.
     """
-    positions = ctx.facts("drop_object.first_drops", _first_drops).get("default")
-    return bool(positions) and positions[0] < ctx.index
+    positions = ctx.indexed("drop_object.first_drops", _first_drops).get("default")
+    return positions is not None and positions[0] < ctx.index
 
 
 def _first_drops(stmt) -> Iterator[str]:
@@ -132,13 +133,13 @@ class DropObject(Rule):
     id = "drop-object"
     summary = "Dropping a view, function, sequence, extension (or a type with CASCADE) breaks code using it"
     severity = Severity.WARNING
-    targets = ("DropStmt",)
+    checklist = ("deploy-first",)
+    statements = ("DropStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         remove = node.get("removeType", "")
         if remove not in _WHAT:
             return
@@ -149,7 +150,7 @@ class DropObject(Rule):
         dropped: list[tuple[Any, str]] = []
         for obj in node.get("objects") or ():
             name = object_name(obj)
-            if created_before(ctx, kind, name) or defined_after(ctx, kind, name) is not None:
+            if ctx.created_before(kind, name) or ctx.objects.defined_after(kind, name, ctx.index) is not None:
                 continue
             if remove in _FUNCTIONS and _drops_trigger_first(ctx):
                 continue

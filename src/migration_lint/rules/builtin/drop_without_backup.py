@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
@@ -48,14 +48,13 @@ class DropWithoutBackup(Rule):
     id = "drop-without-backup"
     summary = "DROP TABLE/COLUMN/SCHEMA/DATABASE, TRUNCATE or DELETE without WHERE, with no `-- backup:` note"
     severity = Severity.ERROR
-    targets = ("DropStmt", "AlterTableStmt", "TruncateStmt", "DropdbStmt", "DeleteStmt")
+    checklist = ("backup", "deploy-first")
+    statements = ("DropStmt", "AlterTableStmt", "TruncateStmt", "DropdbStmt", "DeleteStmt")
     risk = Risk.HIGH
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:  # only top-level statements (not a DELETE inside a CTE of a SELECT)
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         if ctx.directives.backup_for(stmt.index) is not None:
             return
         placeholder = ctx.directives.placeholder_backup_for(stmt.index)
@@ -100,13 +99,13 @@ class DropWithoutBackup(Rule):
             if ctx.is_new_table(table):
                 return
             qt = ast.quote_qualified(table)
-            for item in node.get("cmds") or ():
-                _, cmd = ast.unwrap(item)
-                if cmd.get("subtype") == "AT_DropColumn":
-                    column = ast.quote_ident(cmd.get("name", "?"))
-                    yield (node.get("relation"), f"DROP COLUMN {column} of {qt}", True,
-                           f"`CREATE TABLE {ast.quote_ident(table.split('.')[-1] + '_' + cmd.get('name', 'col') + '_backup')} "
-                           f"AS SELECT <primary key>, {column} FROM {qt};` or `\\copy (SELECT <primary key>, {column} FROM {qt}) TO '{table.split('.')[-1]}_{cmd.get('name', 'col')}.csv' CSV`")
+            for cmd in ast.alter_commands(node):
+                if cmd.subtype == "AT_DropColumn":
+                    name = cmd.name or "col"
+                    column = ast.quote_ident(cmd.name or "?")
+                    yield (cmd.relation, f"DROP COLUMN {column} of {qt}", True,
+                           f"`CREATE TABLE {ast.quote_ident(table.split('.')[-1] + '_' + name + '_backup')} "
+                           f"AS SELECT <primary key>, {column} FROM {qt};` or `\\copy (SELECT <primary key>, {column} FROM {qt}) TO '{table.split('.')[-1]}_{name}.csv' CSV`")
         elif node_type == "TruncateStmt":
             for rel in node.get("relations") or ():
                 table = ast.relation_name(rel)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 
 @dataclass
@@ -79,29 +81,23 @@ class DuplicateIndex(Rule):
     id = "duplicate-index"
     summary = "index duplicates an existing index, is a leading prefix of one, or makes one redundant"
     severity = Severity.WARNING
-    targets = ("IndexStmt", "AlterTableStmt")
+    statements = ("IndexStmt",)
+    alter_commands = ("AT_AddConstraint",)
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
-        table = ast.relation_name(node.get("relation"))
-        if stmt.node_type == "IndexStmt":
-            if node.get("if_not_exists") and node.get("idxname") and ctx.schema.index(node["idxname"]) is not None:
-                return  # IF NOT EXISTS and the name exists: a no-op
-            spec = _index_spec(node)
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("if_not_exists") and node.get("idxname") and ctx.schema.index(node["idxname"]) is not None:
+            return  # IF NOT EXISTS and the name exists: a no-op
+        spec = _index_spec(node)
+        if spec is not None:
+            yield from self._compare(ctx, ast.relation_name(node.get("relation")), spec, stmt)
+
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        kind, con = cmd.definition
+        if kind == "Constraint":
+            spec = _constraint_spec(con)
             if spec is not None:
-                yield from self._compare(ctx, table, spec, ctx.statement)
-            return
-        if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        for item in node.get("cmds") or ():
-            cmd = ast.inner(item)
-            kind, con = ast.unwrap(cmd.get("def"))
-            if cmd.get("subtype") == "AT_AddConstraint" and kind == "Constraint":
-                spec = _constraint_spec(con)
-                if spec is not None:
-                    yield from self._compare(ctx, table, spec, con)
+                yield from self._compare(ctx, cmd.table, spec, con)
 
     def _compare(self, ctx: Context, table: str, new: _Spec, anchor: Any) -> Iterable[Finding]:
         qt = ast.quote_qualified(table)
@@ -238,8 +234,8 @@ def _constraint_spec(con: dict) -> _Spec | None:
 
 def _existing(ctx: Context, table: str, new_name: str | None) -> list[Any]:
     """The table's known indexes that can be compared: not partial, not dropped later in this migration."""
-    dropped = ctx.facts("duplicate_index.dropped", _drops)
-    created = ctx.facts("duplicate_index.created", _creates)
+    dropped = ctx.indexed("duplicate_index.dropped", _drops)
+    created = ctx.indexed("duplicate_index.created", _creates)
     out = []
     base = ast.table_key(table).split(".")[-1]
     for index in ctx.schema.indexes_of(table):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, MigrationFile, Risk, Severity
@@ -78,7 +78,8 @@ class EditedMigration(Rule):
     id = "edited-migration"
     summary = "A migration that exists on the base branch was edited, renamed or deleted (review / --diff only)"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    checklist = ("new-migration",)
+    migration = True
     risk = Risk.HIGH
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import created_before
+from migration_lint.rules.recipes import batched, batched_update
 from migration_lint.syntax import ast
 
 
@@ -65,29 +65,30 @@ class EnumRenameValue(Rule):
     id = "enum-rename-value"
     summary = "RENAME VALUE of an enum breaks the running code that writes or compares the old label"
     severity = Severity.WARNING
-    targets = ("AlterEnumStmt",)
+    checklist = ("deploy-first",)
+    statements = ("AlterEnumStmt",)
     risk = Risk.MEDIUM
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or not node.get("oldVal") or node.get("newVal") is None:
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if not node.get("oldVal") or node.get("newVal") is None:
             return
         type_name = ".".join(ast.strings(node.get("typeName")))
-        if created_before(ctx, "type", type_name):
+        if ctx.created_before("type", type_name):
             return
         old, new = node["oldVal"], node["newVal"]
         qt = ast.quote_qualified(type_name)
         columns = _enum_columns(ctx, ast.table_key(type_name))
         if columns:
             table, column = columns[0]
-            qtab, qcol, key = ast.quote_qualified(table), ast.quote_ident(column), ast.quote_ident("id")
-            backfill = (f"`UPDATE {qtab} SET {qcol} = {_literal(new)} WHERE {key} IN (SELECT {key} FROM {qtab} WHERE "
-                        f"{qcol} = {_literal(old)} LIMIT 1000);`")
+            qcol = ast.quote_ident(column)
+            backfill = f"`{batched_update(ctx.schema, table, f'{qcol} = {_literal(new)}', f'{qcol} = {_literal(old)}')}`"
             if len(columns) > 1:
                 others = ", ".join(f"{ast.quote_qualified(t)}.{ast.quote_ident(c)}" for t, c in columns[1:4])
                 backfill += f" (and the same for {others})"
         else:
-            backfill = (f"`UPDATE <table> SET <column> = {_literal(new)} WHERE id IN (SELECT id FROM <table> WHERE "
-                        f"<column> = {_literal(old)} LIMIT 1000);` for each column of type {qt}")
+            backfill = (f"`{batched(f'UPDATE <table> SET <column> = {_literal(new)}', '<table>', 'id', f'<column> = {_literal(old)}')};` "
+                        f"for each column of type {qt}")
         yield ctx.finding(
             ctx.statement,
             f"renaming value {_literal(old)} of enum {qt} to {_literal(new)} breaks the application code running now: "

@@ -1,33 +1,16 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
-_ENDS = ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE")
 #: statements whose string constants are not enum input (comments, settings, other enums, function bodies)
 _NOT_USES = frozenset({"CommentStmt", "AlterEnumStmt", "CreateEnumStmt", "CreateFunctionStmt", "VariableSetStmt",
                        "TransactionStmt", "AlterFunctionStmt", "CreateRoleStmt", "AlterRoleStmt", "GrantStmt"})
-
-
-def transaction_segments(ctx: Context) -> list[int | None]:
-    """For each statement, the id of the transaction it runs in (None: it runs on its own).
-
-    Computed from ctx.transactions (explicit BEGIN … COMMIT or the framework's implicit transaction);
-    COMMIT, ROLLBACK and PREPARE TRANSACTION end a transaction.
-    """
-    segments: list[int | None] = []
-    current = 0
-    for stmt, transaction in zip(ctx.statements, ctx.transactions):
-        segments.append(current if transaction.active else None)
-        if stmt.node_type == "TransactionStmt" and stmt.node.get("kind") in _ENDS:
-            current += 1
-        elif not transaction.active:
-            current += 1
-    return segments
 
 
 def _base(name: str) -> str:
@@ -159,13 +142,16 @@ class EnumValueUsedInTransaction(Rule):
     id = "enum-value-used-in-transaction"
     summary = "A new enum label is used in the transaction that added it: the migration fails (55P04)"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    fails_deploy = True
+    predicts = ("55P04",)
+    checklist = ("outside-transaction",)
+    migration = True
     risk = Risk.HIGH
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
         if ctx.pg_version < 12:
             return
-        segments = transaction_segments(ctx)
+        segments = [transaction.id for transaction in ctx.transactions]
         statements = ctx.statements
         for i, stmt in enumerate(statements):
             node = stmt.node
@@ -188,7 +174,6 @@ class EnumValueUsedInTransaction(Rule):
                 anchor = _use(ctx, statements[j], value, enum)
                 if anchor is None:
                     continue
-                ctx.index = j
                 literal = "'" + value.replace("'", "''") + "'"
                 qt = ast.quote_qualified(enum)
                 reason = ctx.transactions[i].reason or "the same transaction"
@@ -198,8 +183,8 @@ class EnumValueUsedInTransaction(Rule):
                     f"before that transaction commits fails with \"unsafe use of new value {literal} of enum type\" "
                     "(SQLSTATE 55P04) and the whole migration rolls back",
                     help=self._advice(ctx, i, qt, literal),
+                    at=statements[j],
                 )
-            ctx.index = 0
 
     @staticmethod
     def _advice(ctx: Context, add_index: int, qt: str, literal: str) -> str:

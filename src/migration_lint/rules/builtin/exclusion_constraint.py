@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 
 class ExclusionConstraint(Rule):
@@ -49,32 +50,26 @@ class ExclusionConstraint(Rule):
     id = "exclusion-constraint"
     summary = "ADD CONSTRAINT … EXCLUDE builds and checks its index under ACCESS EXCLUSIVE (no online form)"
     severity = Severity.WARNING
-    targets = ("AlterTableStmt",)
+    alter_commands = ("AT_AddConstraint",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        table = ast.relation_name(node.get("relation"))
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        table = cmd.table
         if ctx.is_new_table(table):
             return
         qt = ast.quote_qualified(table)
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_AddConstraint":
-                continue
-            _, con = ast.unwrap(cmd.get("def"))
-            if con.get("contype") != "CONSTR_EXCLUSION":
-                continue
-            name = con.get("conname")
-            what = f"ADD CONSTRAINT {ast.quote_ident(name)} EXCLUDE" if name else "ADD EXCLUDE"
-            yield ctx.finding(
-                con,
-                f"{what} builds an exclusion index on {qt} and checks every row under an ACCESS EXCLUSIVE lock: "
-                f"reads and writes of {qt} wait until it ends, and there is no CONCURRENTLY or NOT VALID form",
-                help=(
-                    f"Run it in a maintenance window if {qt} is large, or copy the rows into a new table created "
-                    f"with the constraint (in batches, a trigger copying new writes), then swap the names in one "
-                    f"short transaction. Set a `lock_timeout` first so that it cannot queue reads behind it."
-                ),
-            )
+        _, con = cmd.definition
+        if con.get("contype") != "CONSTR_EXCLUSION":
+            return
+        name = con.get("conname")
+        what = f"ADD CONSTRAINT {ast.quote_ident(name)} EXCLUDE" if name else "ADD EXCLUDE"
+        yield ctx.finding(
+            con,
+            f"{what} builds an exclusion index on {qt} and checks every row under an ACCESS EXCLUSIVE lock: "
+            f"reads and writes of {qt} wait until it ends, and there is no CONCURRENTLY or NOT VALID form",
+            help=(
+                f"Run it in a maintenance window if {qt} is large, or copy the rows into a new table created "
+                f"with the constraint (in batches, a trigger copying new writes), then swap the names in one "
+                f"short transaction. Set a `lock_timeout` first so that it cannot queue reads behind it."
+            ),
+        )

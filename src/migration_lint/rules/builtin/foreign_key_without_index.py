@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.names import index_name
 
 
 class ForeignKeyWithoutIndex(Rule):
@@ -65,12 +67,10 @@ class ForeignKeyWithoutIndex(Rule):
     id = "foreign-key-without-index"
     summary = "foreign key without an index on its columns: deleting a referenced row scans the referencing table"
     severity = Severity.WARNING
-    targets = ("CreateStmt", "AlterTableStmt")
+    statements = ("CreateStmt", "AlterTableStmt")
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         if stmt.node_type == "AlterTableStmt" and node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
             return
         if stmt.node_type == "CreateStmt" and node.get("partbound"):
@@ -91,8 +91,7 @@ class ForeignKeyWithoutIndex(Rule):
             qt = ast.quote_qualified(table)
             cols = ", ".join(ast.quote_ident(c) for c in columns)
             target = ast.quote_qualified(ast.relation_name(con.get("pktable")))
-            base = table.split(".")[-1]
-            name = ast.quote_ident(_clip(f"{base}_{'_'.join(columns)}_idx"))
+            name = ast.quote_ident(index_name(table, columns))
             if ctx.is_new_table(table) or stmt.node_type == "CreateStmt":
                 sql = f"CREATE INDEX {name} ON {qt} ({cols});"
                 when = "(the table is new, so a plain CREATE INDEX is fine)"
@@ -109,11 +108,6 @@ class ForeignKeyWithoutIndex(Rule):
             )
 
 
-def _clip(name: str) -> str:
-    data = name.encode()
-    return name if len(data) <= 63 else data[:63].decode(errors="ignore")
-
-
 def _foreign_keys(node_type: str, node: dict) -> Iterable[tuple[Any, list[str], dict]]:
     """(anchor, referencing columns, constraint) of every foreign key the statement adds."""
     if node_type == "CreateStmt":
@@ -124,13 +118,11 @@ def _foreign_keys(node_type: str, node: dict) -> Iterable[tuple[Any, list[str], 
             elif kind == "Constraint" and value.get("contype") == "CONSTR_FOREIGN":
                 yield value, ast.strings(value.get("fk_attrs")), value
     else:
-        for item in node.get("cmds") or ():
-            cmd = ast.inner(item)
-            subtype = cmd.get("subtype")
-            kind, value = ast.unwrap(cmd.get("def"))
-            if subtype == "AT_AddColumn" and kind == "ColumnDef":
+        for cmd in ast.alter_commands(node):
+            kind, value = cmd.definition
+            if cmd.subtype == "AT_AddColumn" and kind == "ColumnDef":
                 yield from _column_foreign_keys(value)
-            elif subtype == "AT_AddConstraint" and kind == "Constraint" and value.get("contype") == "CONSTR_FOREIGN":
+            elif cmd.subtype == "AT_AddConstraint" and kind == "Constraint" and value.get("contype") == "CONSTR_FOREIGN":
                 yield value, ast.strings(value.get("fk_attrs")), value
 
 
@@ -173,7 +165,7 @@ def _index_keys(ctx: Context, table: str) -> list[list[str | None]]:
                         keys.append([value.get("colname")])
             elif kind == "Constraint":
                 keys.extend(_constraint_keys(value))
-    for position in ctx.facts("foreign_key_without_index.tables", _index_statements).get(key, ()):
+    for position in ctx.indexed("foreign_key_without_index.tables", _index_statements).get(key, ()):
         if position < ctx.index:
             continue
         stmt = ctx.statements[position]
@@ -195,7 +187,7 @@ def _index_keys(ctx: Context, table: str) -> list[list[str | None]]:
 
 def _constraint_keys(con: dict) -> list[list[str | None]]:
     if con.get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
-        return [ast.strings(con.get("keys"))]
+        return [list(ast.strings(con.get("keys")))]
     if con.get("contype") == "CONSTR_EXCLUSION":  # EXCLUDE USING gist (room WITH =, during WITH &&)
         columns: list[str | None] = []
         for pair in con.get("exclusions") or ():
@@ -219,8 +211,8 @@ def _readded(ctx: Context, table: str, name: str | None) -> bool:
     """Was a constraint of this name dropped from the (existing) table earlier in this migration?"""
     if not name or ctx.is_new_table(table):
         return False
-    positions = ctx.facts("foreign_key_without_index.dropped", _dropped_constraints).get((ast.table_key(table), name))
-    return bool(positions) and positions[0] < ctx.index
+    positions = ctx.indexed("foreign_key_without_index.dropped", _dropped_constraints).get((ast.table_key(table), name))
+    return positions is not None and positions[0] < ctx.index
     key = ast.table_key(table)
     for stmt in ctx.statements[: ctx.index]:
         if stmt.node_type != "AlterTableStmt" or ast.table_key(ast.relation_name(stmt.node.get("relation"))) != key:

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.names import MAX_IDENTIFIER_BYTES, truncate
 
-MAX_BYTES = 63  # NAMEDATALEN - 1
 # A first pass: an identifier over 63 bytes is a quoted one, or an unquoted run of identifier characters
 # (PostgreSQL's lexer: letters, digits, `_`, `$` and every non-ASCII character), of 16+ characters (4 bytes
 # each at most), or 64+ in ASCII text.
@@ -82,12 +83,9 @@ class IdentifierTooLong(Rule):
     id = "identifier-too-long"
     summary = "identifier over 63 bytes: PostgreSQL silently truncates it, so names can collide or not match"
     severity = Severity.WARNING
-    targets = _TARGETS
+    statements = _TARGETS
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
         for offset, full, cut in _defined_long_names(ctx, stmt):
             clash = ""
             for other in ctx.statements:
@@ -136,17 +134,9 @@ def _show(name: str) -> str:
     return ast.quote_ident(name) if len(name) <= 80 else ast.quote_ident(name[:77]) + "…"
 
 
-def _truncate(name: str) -> str:
-    """PostgreSQL's truncate_identifier: at most 63 bytes, cut on a character boundary."""
-    data = name.encode()
-    if len(data) <= MAX_BYTES:
-        return name
-    return data[:MAX_BYTES].decode(errors="ignore")
-
-
 def _long_identifiers(sql: str) -> list[tuple[int, str, str]]:
     """(character offset, full name, truncated name) of identifiers over 63 bytes in the statement."""
-    if len(sql) <= MAX_BYTES // 4 or not (_MAYBE_LONG_ASCII if sql.isascii() else _maybe_long()).search(sql):
+    if len(sql) <= MAX_IDENTIFIER_BYTES // 4 or not (_MAYBE_LONG_ASCII if sql.isascii() else _maybe_long()).search(sql):
         return []
     from pglast.parser import scan
 
@@ -156,7 +146,7 @@ def _long_identifiers(sql: str) -> list[tuple[int, str, str]]:
         return []
     out = []
     for token in tokens:
-        if token.name != "IDENT" or token.end - token.start + 1 <= MAX_BYTES // 4:
+        if token.name != "IDENT" or token.end - token.start + 1 <= MAX_IDENTIFIER_BYTES // 4:
             continue
         text = sql[token.start: token.end + 1]
         if text.startswith('"'):
@@ -165,8 +155,8 @@ def _long_identifiers(sql: str) -> list[tuple[int, str, str]]:
             continue  # unicode-escaped identifier: spelled differently from its value
         else:
             name = "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in text)  # ASCII-only downcasing
-        if len(name.encode()) > MAX_BYTES:
-            out.append((token.start, name, _truncate(name)))
+        if len(name.encode()) > MAX_IDENTIFIER_BYTES:
+            out.append((token.start, name, truncate(name)))
     return out
 
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.unbatched_data_change import is_new_table, key_columns, primary_key, targets_few_rows
+from migration_lint.rules.recipes import keyset
 from migration_lint.syntax import ast
 
 _SYSTEM_SCHEMAS = ("pg_catalog.", "information_schema.")
@@ -68,9 +70,9 @@ class InsertSelectLarge(Rule):
 
     ## Use instead
     ```sql
-    -- run repeatedly (outside the migration's transaction), moving :last_id forward, until it inserts no row
+    -- run repeatedly (outside the migration's transaction), moving :last_key forward, until it inserts no row
     INSERT INTO "ProjectMember" ("projectId", "userId")
-    SELECT "id", "ownerId" FROM "Project" WHERE "id" > :last_id ORDER BY "id" LIMIT 1000
+    SELECT "id", "ownerId" FROM "Project" WHERE "id" > :last_key ORDER BY "id" LIMIT 1000
     ON CONFLICT DO NOTHING;
     ```
 
@@ -87,32 +89,33 @@ class InsertSelectLarge(Rule):
     id = "insert-select-large"
     summary = "INSERT … SELECT copies a whole table in one transaction: batch it by key"
     severity = Severity.WARNING
-    targets = ("InsertStmt",)
+    checklist = ("batch",)
+    statements = ("InsertStmt",)
     lock = "ROW EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node or node.get("selectStmt") is None:
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("selectStmt") is None:
             return
         select = node["selectStmt"]
         outer = ast.inner(select)
         if outer.get("limitCount") is not None:
             return
-        ctes = {c.get("ctename") for _, c in ast.walk(node.get("withClause") or {}) if "ctename" in c}
-        ctes |= {c.get("ctename") for _, c in ast.walk(outer.get("withClause") or {}) if "ctename" in c}
+        ctes: set[str] = {c["ctename"] for _, c in ast.walk(node.get("withClause") or {}) if c.get("ctename")}
+        ctes |= {c["ctename"] for _, c in ast.walk(outer.get("withClause") or {}) if c.get("ctename")}
         for branch in _branches(select):
             if branch.get("valuesLists") or branch.get("limitCount") is not None:
                 continue
             tables = _from_tables(branch, ctes)
-            if not tables or any(is_new_table(ctx, name) for _, name in tables):
+            if not tables or any(ctx.is_new_table(name) for _, name in tables):
                 continue  # rows driven by a table this migration created and filled
             where = branch.get("whereClause")
-            if where is not None and any(targets_few_rows(where, key_columns(ctx, name)) for _, name in tables):
+            if where is not None and any(targets_few_rows(where, key_columns(ctx.schema, name)) for _, name in tables):
                 continue
             rangevar, source = tables[0]
             target = ast.relation_name(node.get("relation"))
             qs, qt = ast.quote_qualified(source), ast.quote_qualified(target)
-            key = ast.quote_ident(primary_key(ctx, source))
+            key = ast.quote_ident(primary_key(ctx.schema, source))
             alias = (rangevar.get("alias") or {}).get("aliasname")
             ref = f"{ast.quote_ident(alias)}.{key}" if alias else f"{qs}.{key}"
             yield ctx.finding(
@@ -122,8 +125,8 @@ class InsertSelectLarge(Rule):
                 "once (replica lag), keeps VACUUM from cleaning up, and holds the locks taken before it in this "
                 "transaction until it ends",
                 help=(f"Copy in batches by key, outside the migration's transaction: add `{'AND' if where is not None else 'WHERE'} "
-                      f"{ref} > :last_id ORDER BY {ref} LIMIT 1000` to the SELECT (and `ON CONFLICT DO NOTHING` if a "
-                      f"batch may run twice), and repeat with :last_id set to the largest {key} copied until it "
+                      f"{keyset(ref)}` to the SELECT (and `ON CONFLICT DO NOTHING` if a "
+                      f"batch may run twice), and repeat with :last_key set to the largest {key} copied until it "
                       "inserts no row."),
             )
             return

@@ -40,4 +40,4 @@ class InvalidSuppression(Rule):
     id = "invalid-suppression"
     summary = "A suppression comment without a reason, with an unknown rule id, or that suppresses nothing"
     severity = Severity.WARNING
-    targets = ("Migration",)
+    made_by_pipeline = True

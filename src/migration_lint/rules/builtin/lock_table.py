@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE, EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, blocks
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
@@ -52,12 +52,12 @@ class LockTable(Rule):
     id = "lock-table"
     summary = "explicit LOCK TABLE blocks reads or writes of the table until the transaction ends"
     severity = Severity.WARNING
-    targets = ("LockStmt",)
+    predicts = ("25P01",)
+    statements = ("LockStmt",)
     lock = "as requested (ACCESS EXCLUSIVE by default)"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         number = node.get("mode", 8)
         tables = [ast.relation_name(r) for r in node.get("relations") or ()]
         names = ", ".join(ast.quote_qualified(t) for t in tables)

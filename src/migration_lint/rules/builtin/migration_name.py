@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
@@ -80,7 +80,7 @@ class MigrationName(Rule):
     id = "migration-name"
     summary = "Migration names must read <action>_<entity> in snake or kebab case (add_company_size_to_client_kpi)"
     severity = Severity.WARNING
-    targets = ("Migration",)
+    migration = True
     Options = Options
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:

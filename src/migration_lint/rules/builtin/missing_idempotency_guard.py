@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
+from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
 
 # words between DROP and the first object name (compared in upper case)
@@ -72,13 +72,13 @@ class MissingIdempotencyGuard(Rule):
     id = "missing-idempotency-guard"
     summary = "CREATE without IF NOT EXISTS / DROP without IF EXISTS outside a transaction: a re-run stops there"
     severity = Severity.INFO
-    targets = ("CreateStmt", "CreateTableAsStmt", "IndexStmt", "CreateSeqStmt", "CreateSchemaStmt",
+    statements = ("CreateStmt", "CreateTableAsStmt", "IndexStmt", "CreateSeqStmt", "CreateSchemaStmt",
                "CreateExtensionStmt", "ViewStmt", "CreateFunctionStmt", "DropStmt", "AlterTableStmt")
     enabled_by_default = False
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node or ctx.transaction.active:
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if ctx.transaction.active:
             return
         if stmt.index == len(ctx.statements) - 1:
             return  # nothing after it: a failure of this statement leaves nothing of this file applied after it

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE, EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE
@@ -56,27 +56,20 @@ class MissingLockTimeout(Rule):
     id = "missing-lock-timeout"
     summary = "a statement waits for a read- or write-blocking lock with no lock_timeout set before it"
     severity = Severity.INFO
-    targets = ("Migration",)
+    checklist = ("lock-timeout",)
+    migration = True
     lock = "ACCESS EXCLUSIVE / SHARE ROW EXCLUSIVE / SHARE / EXCLUSIVE"
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
-        saved = ctx.index  # findings are made at other statements: put the cursor back afterwards
-        try:
-            yield from self._check(ctx)
-        finally:
-            ctx.index = saved
-
-    def _check(self, ctx: Context) -> Iterable[Finding]:
         if ctx.config.runner_sets_timeouts:
             return
         sequences: set[str] = set()
         for stmt in ctx.statements:
-            ctx.index = stmt.index
             if stmt.node_type == "CreateSeqStmt":
                 sequences.add(ast.table_key(ast.relation_name(stmt.node.get("sequence"))))
             if ctx.timeouts[stmt.index].lock_timeout:
                 continue
-            lock = self._conflicting_lock(ctx, sequences)
+            lock = self._conflicting_lock(ctx, stmt.index, sequences)
             if lock is None:
                 continue
             relation, mode = lock
@@ -98,24 +91,25 @@ class MissingLockTimeout(Rule):
                 f"{stmt.kind} needs {article} {mode_words} lock on {qr} and no `lock_timeout` is set: if a running "
                 f"transaction is using {qr}, {queued} queues behind it for as long as it waits",
                 help=help_text,
+                at=stmt,
             )
             return
 
     @staticmethod
-    def _conflicting_lock(ctx: Context, sequences: set[str]) -> tuple[str, str] | None:
-        effect = ctx.effect
+    def _conflicting_lock(ctx: Context, at: int, sequences: set[str]) -> tuple[str, str] | None:
+        effect = ctx.effects[at]
         best = None
         for lock in effect.locks:
             if lock.mode not in _CONFLICTING or lock.relation in ("?", ""):
                 continue
             if lock.role == "index":
                 index = ctx.schema.index(lock.relation)
-                if index is None or ctx.is_new_table(index.table):
+                if index is None or ctx.is_new_table(index.table, at=at):
                     continue
             elif lock.role == "sequence":
                 if ast.table_key(lock.relation) in sequences:
                     continue
-            elif ctx.is_new_table(lock.relation):
+            elif ctx.is_new_table(lock.relation, at=at):
                 continue
             if best is None or (lock.mode == ACCESS_EXCLUSIVE and best[1] != ACCESS_EXCLUSIVE):
                 best = (lock.relation, lock.mode)
@@ -124,17 +118,12 @@ class MissingLockTimeout(Rule):
     @staticmethod
     def _slow_statement(ctx: Context):
         """The first statement of the file that rewrites or scans a table in use with no statement_timeout."""
-        saved = ctx.index
-        try:
-            for stmt in ctx.statements:
-                ctx.index = stmt.index
-                effect = ctx.effects[stmt.index]
-                if ctx.timeouts[stmt.index].statement_timeout or not effect.transactional:
-                    continue
-                if not (effect.rewrites or effect.scans or effect.row_locks_all):
-                    continue
-                if any(not ctx.is_new_table(t) for t in effect.targets):
-                    return stmt
-            return None
-        finally:
-            ctx.index = saved
+        for stmt in ctx.statements:
+            effect = ctx.effects[stmt.index]
+            if ctx.timeouts[stmt.index].statement_timeout or not effect.transactional:
+                continue
+            if not (effect.rewrites or effect.scans or effect.row_locks_all):
+                continue
+            if any(not ctx.is_new_table(t, at=stmt.index) for t in effect.targets):
+                return stmt
+        return None

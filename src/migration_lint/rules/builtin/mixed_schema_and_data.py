@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
+from migration_lint.rules.recipes import batch_key, batched
 from migration_lint.syntax import ast
 
 _VERBS = {"InsertStmt": "INSERT INTO", "UpdateStmt": "UPDATE", "DeleteStmt": "DELETE FROM", "MergeStmt": "MERGE INTO",
@@ -54,7 +55,8 @@ class MixedSchemaAndData(Rule):
     id = "mixed-schema-and-data"
     summary = "DDL and data changes in one migration: split into expand → backfill → contract"
     severity = Severity.WARNING
-    targets = ("Migration",)
+    checklist = ("batch",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
         schema_stmt = None
@@ -64,7 +66,7 @@ class MixedSchemaAndData(Rule):
                 if stmt.node_type == "CopyStmt" and not stmt.node.get("is_from"):
                     continue
                 target = ast.relation_name(stmt.node.get("relation")) if stmt.node.get("relation") else None
-                if target and ast.table_key(target) in ctx.created_here[stmt.index]:
+                if target and ast.table_key(target) in ctx.created[stmt.index]:
                     continue  # seeding or fixing up a table this migration created: nobody uses it yet
                 if data_stmt is None:
                     data_stmt = stmt
@@ -74,15 +76,16 @@ class MixedSchemaAndData(Rule):
             return
         target = data_stmt.node.get("relation")
         table = ast.quote_qualified(ast.relation_name(target)) if target else "the table"
-        ctx.index = data_stmt.index
+        example = batched(f"UPDATE {table} SET …", table, batch_key(ctx.schema, ast.relation_name(target)) if target else "id", "…")
         yield ctx.finding(
             data_stmt,
             f"this migration changes the schema ({schema_stmt.kind} on line {schema_stmt.line}) and the data "
             f"({_VERBS.get(data_stmt.node_type, data_stmt.kind)} {table} on line {data_stmt.line})",
             help=(
                 "Split it: (1) expand: a migration with only the schema change; (2) backfill: the data change as its "
-                f"own step, in batches (e.g. `UPDATE {table} SET … WHERE id IN (SELECT id FROM {table} WHERE … LIMIT 1000)` "
+                f"own step, in batches (e.g. `{example}` "
                 "repeated until no row changes), outside the migration transaction; (3) contract: constraints and "
                 "drops in a later migration, once the code uses the new shape."
             ),
+            at=data_stmt,
         )

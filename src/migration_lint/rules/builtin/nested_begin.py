@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._locking import TransactionPlay
 
 
 class NestedBegin(Rule):
@@ -62,20 +61,12 @@ class NestedBegin(Rule):
     id = "nested-begin"
     summary = "BEGIN inside an open transaction: the first COMMIT ends both, what follows runs outside it"
     severity = Severity.WARNING
-    targets = ("Migration",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
-        saved = ctx.index  # findings are made at other statements: put the cursor back afterwards
-        try:
-            yield from self._check(ctx)
-        finally:
-            ctx.index = saved
-
-    def _check(self, ctx: Context) -> Iterable[Finding]:
-        play = TransactionPlay(ctx)
+        play = ctx.play
         innermost = {end: (begin, outer, end, after) for begin, outer, end, after in play.nested}  # one per COMMIT
         for begin, outer, end, after in sorted(innermost.values()):
-            ctx.index = begin
             end_stmt, after_stmt = ctx.statements[end], ctx.statements[after]
             if outer is None:
                 inside = f"the transaction the tool already runs the migration in ({play.wrapper})"
@@ -92,4 +83,5 @@ class NestedBegin(Rule):
                 + (", so a failure there leaves the migration half applied" if play.wrapper
                    else ", each committed on its own"),
                 help=fix,
+                at=ctx.statements[begin],
             )

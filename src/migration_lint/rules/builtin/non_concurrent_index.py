@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
+from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
 
 
@@ -48,14 +48,13 @@ class NonConcurrentIndex(Rule):
     id = "non-concurrent-index"
     summary = "CREATE/DROP INDEX or REINDEX without CONCURRENTLY blocks writes (or reads) on a table in use"
     severity = Severity.ERROR
-    targets = ("IndexStmt", "DropStmt", "ReindexStmt")
+    checklist = ("lock-timeout", "long-lock")
+    statements = ("IndexStmt", "DropStmt", "ReindexStmt")
     risk = Risk.MEDIUM
     lock = "SHARE / ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         if stmt.node_type == "IndexStmt":
             yield from self._create(node, ctx)
         elif stmt.node_type == "DropStmt":

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
@@ -45,11 +45,12 @@ class NonConcurrentRefresh(Rule):
     id = "non-concurrent-refresh"
     summary = "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view until it ends"
     severity = Severity.WARNING
-    targets = ("RefreshMatViewStmt",)
+    statements = ("RefreshMatViewStmt",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("concurrent") or node.get("skipData"):
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("concurrent") or node.get("skipData"):
             return
         view = ast.relation_name(node.get("relation"))
         if ctx.is_new_table(view):

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Risk, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 _FILLED = ("CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED")
 _SERIALS = ("serial", "bigserial", "smallserial", "serial2", "serial4", "serial8")
@@ -45,46 +46,42 @@ class NotNullWithoutDefault(Rule):
     id = "not-null-without-default"
     summary = "ADD COLUMN … NOT NULL without DEFAULT fails on any table that has rows"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    predicts = ("23502",)
+    checklist = ("batch",)
+    alter_commands = ("AT_AddColumn",)
     risk = Risk.HIGH
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        table = ast.relation_name(node.get("relation"))
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        table = cmd.table
         if ctx.is_new_table(table):
             return
         qt = ast.quote_qualified(table)
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_AddColumn":
-                continue
-            _, coldef = ast.unwrap(cmd.get("def"))
-            type_name = ast.type_name(coldef.get("typeName"))
-            constraints = [ast.unwrap(c)[1] for c in coldef.get("constraints") or ()]
-            kinds = {c.get("contype") for c in constraints}
-            if not kinds & {"CONSTR_NOTNULL", "CONSTR_PRIMARY"}:
-                continue
-            if kinds & set(_FILLED) or type_name in _SERIALS:
-                continue
-            column = coldef.get("colname", "?")
-            qc = ast.quote_ident(column)
-            sql_type = _sql_type(coldef)
-            yield ctx.finding(
-                coldef,
-                f"ADD COLUMN {qc} {sql_type} NOT NULL without a DEFAULT fails as soon as {qt} has a row "
-                "(existing rows would hold NULL)",
-                help=(
-                    f"Give it a default: `ALTER TABLE {qt} ADD COLUMN {qc} {sql_type} NOT NULL DEFAULT <value>;` "
-                    "(a constant default adds no rewrite on PostgreSQL 11+). Without a sensible default: "
-                    f"`ALTER TABLE {qt} ADD COLUMN {qc} {sql_type};`, backfill it in batches, then "
-                    f"`ALTER TABLE {qt} ADD CONSTRAINT {ast.quote_ident(_check_name(table, column))} CHECK ({qc} IS NOT NULL) NOT VALID;`, "
-                    f"`ALTER TABLE {qt} VALIDATE CONSTRAINT {ast.quote_ident(_check_name(table, column))};`, "
-                    f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;`."
-                    + prisma_schema_hint(ctx, f"give `{column}` a `@default(...)` or make it optional (`Type?`)")
-                ),
-            )
+        _, coldef = cmd.definition
+        type_name = ast.type_name(coldef.get("typeName"))
+        constraints = [ast.unwrap(c)[1] for c in coldef.get("constraints") or ()]
+        kinds = {c.get("contype") for c in constraints}
+        if not kinds & {"CONSTR_NOTNULL", "CONSTR_PRIMARY"}:
+            return
+        if kinds & set(_FILLED) or type_name in _SERIALS:
+            return
+        column = coldef.get("colname", "?")
+        qc = ast.quote_ident(column)
+        sql_type = _sql_type(coldef)
+        yield ctx.finding(
+            coldef,
+            f"ADD COLUMN {qc} {sql_type} NOT NULL without a DEFAULT fails as soon as {qt} has a row "
+            "(existing rows would hold NULL)",
+            help=(
+                f"Give it a default: `ALTER TABLE {qt} ADD COLUMN {qc} {sql_type} NOT NULL DEFAULT <value>;` "
+                "(a constant default adds no rewrite on PostgreSQL 11+). Without a sensible default: "
+                f"`ALTER TABLE {qt} ADD COLUMN {qc} {sql_type};`, backfill it in batches, then "
+                f"`ALTER TABLE {qt} ADD CONSTRAINT {ast.quote_ident(_check_name(table, column))} CHECK ({qc} IS NOT NULL) NOT VALID;`, "
+                f"`ALTER TABLE {qt} VALIDATE CONSTRAINT {ast.quote_ident(_check_name(table, column))};`, "
+                f"`ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;`."
+                + prisma_schema_hint(ctx, f"give `{column}` a `@default(...)` or make it optional (`Type?`)")
+            ),
+        )
 
 
 def _sql_type(coldef: dict) -> str:

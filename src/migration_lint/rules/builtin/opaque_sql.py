@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from migration_lint.facts.context import Context
-from migration_lint.facts.locks import ACCESS_EXCLUSIVE, Model, Settings, blocks
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.facts.locks import ACCESS_EXCLUSIVE, Model, blocks
+from migration_lint.facts.transactions import non_transactional
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
+from migration_lint.rules.recipes import batch_key, batched
 from migration_lint.syntax import ast
 
 
@@ -152,12 +155,10 @@ class OpaqueSql(Rule):
     id = "opaque-sql"
     summary = "DO block: risky statements hidden inside it, or dynamic SQL that cannot be checked"
     severity = Severity.WARNING
-    targets = ("DoStmt",)
+    statements = ("DoStmt",)
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         options = ast.def_elems(node.get("args"))
         language = (ast.inner(options.get("language") or {}).get("sval") or "plpgsql").lower()
         if language != "plpgsql":
@@ -193,7 +194,7 @@ class OpaqueSql(Rule):
             )
             return
         body_start = _body_start(ctx, node)
-        model = Model(Settings(pg_version=ctx.pg_version), ctx.schema)
+        model = ctx.locks
         created: set[str] = set()
         dynamic_reported = False
         for embedded in _expressions(tree):
@@ -213,7 +214,6 @@ class OpaqueSql(Rule):
             yield from self._judge(ctx, model, embedded.query, where, created)
 
     def _judge(self, ctx: Context, model: Model, query: str, where: Any, created: set[str]) -> Iterator[Finding]:
-        from migration_lint.facts.context import _non_transactional
         from migration_lint.syntax.parse import parse
 
         parsed = parse(query)
@@ -227,7 +227,7 @@ class OpaqueSql(Rule):
                     created.add(ast.table_key(ast.relation_name(rel)))
                 continue
             text = _one_line(inner.sql)
-            if _non_transactional(inner, ctx.pg_version) and node_type != "AlterEnumStmt":
+            if non_transactional(inner, ctx.pg_version) and node_type != "AlterEnumStmt":
                 yield ctx.finding(
                     where,
                     f"inside a DO block, `{text}` fails: it cannot run inside a function or transaction block",
@@ -241,13 +241,16 @@ class OpaqueSql(Rule):
             if targets and all(t in created or ctx.is_new_table(t) for t in targets):
                 continue
             if node_type in ("UpdateStmt", "DeleteStmt") and node.get("whereClause") is None:
-                table = ast.quote_qualified(ast.relation_name(node.get("relation")))
+                name = ast.relation_name(node.get("relation"))
+                table = ast.quote_qualified(name)
+                head = f"UPDATE {table} SET …" if node_type == "UpdateStmt" else f"DELETE FROM {table}"
+                batch = batched(head, table, batch_key(ctx.schema, name), "…")
                 yield ctx.finding(
                     where,
                     f"inside a DO block, `{text}` changes every row of {table} in one transaction: each row stays "
                     "locked until the migration commits (concurrent writes to them wait)",
-                    help=f"Move it out of the DO block and batch it by key (`… WHERE id IN (SELECT id FROM {table} "
-                         "… LIMIT 1000)`, repeated), outside the migration's transaction.",
+                    help=f"Move it out of the DO block and batch it by key (`{batch};` repeated until it changes no "
+                         "row), outside the migration's transaction.",
                 )
                 continue
             if not (effect.rewrites or effect.scans):
@@ -255,7 +258,7 @@ class OpaqueSql(Rule):
             strongest = effect.strongest
             if strongest is None or "writes" not in blocks(strongest):
                 continue
-            lock = next(l for l in effect.locks if l.mode == strongest)
+            lock = next(lock for lock in effect.locks if lock.mode == strongest)
             mode = _mode_name(strongest)
             blocked = " and ".join(blocks(strongest))
             action = "rewrites" if effect.rewrites else "scans"

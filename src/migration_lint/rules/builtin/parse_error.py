@@ -38,5 +38,6 @@ class ParseError(Rule):
     id = "parse-error"
     summary = "The file cannot be read, decoded as UTF-8, or parsed as PostgreSQL SQL"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    checklist = ("parse",)
+    made_by_pipeline = True
     risk = Risk.HIGH

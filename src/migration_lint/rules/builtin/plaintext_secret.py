@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.secrets import detect
@@ -56,20 +56,19 @@ class PlaintextSecret(Rule):
     id = "plaintext-secret"
     summary = "A password, private key or API token in plain text in a migration (masked in the report)"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
         for stmt in ctx.statements:
-            ctx.index = stmt.index
             found = detect(stmt)
-            for anchor, message, secret in found:
+            for anchor, message, _secret in found:
                 yield ctx.finding(
                     anchor if anchor is not None else stmt,
                     message + ": it is readable by everyone with access to the repository, its history and the "
                               "migration table, for good",
                     help=self._help(stmt),
+                    at=stmt,
                 )
-        ctx.index = 0
 
     @staticmethod
     def _help(stmt: Statement) -> str:

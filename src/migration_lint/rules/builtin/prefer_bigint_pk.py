@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._columns import base, column_site, old_type, replace_type
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.text import replace_type
+from migration_lint.syntax.types import type_base
 
 _KINDS = {
     "int4": "integer", "integer": "integer", "int": "integer", "int2": "smallint", "smallint": "smallint",
@@ -64,14 +67,14 @@ class PreferBigintPk(Rule):
     id = "prefer-bigint-pk"
     summary = "integer/serial primary key or identity overflows at 2^31-1; use bigint"
     severity = Severity.WARNING
-    targets = ("ColumnDef",)
+    nodes = ("ColumnDef",)
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         int_kind = _int_kind(type_node)
         if int_kind is None:
             return
@@ -95,7 +98,7 @@ class PreferBigintPk(Rule):
         if not generated:
             return  # not fed by a sequence: the key comes from elsewhere (a foreign key, the application)
         wider = _WIDER[int_kind]
-        replaced = replace_type(ctx, type_node, wider) if kind == "add" else None
+        replaced = replace_type(ctx.source, ctx.statement, type_node, wider) if kind == "add" else None
         fix = f"`{replaced}`" if replaced else f"Declare {qc} as `{wider}` instead of `{int_kind}` in CREATE TABLE {qt}."
         if primary:
             fix += " Columns that reference it must be bigint too."
@@ -119,8 +122,8 @@ class PreferBigintPk(Rule):
     def _narrowed(self, node: dict, ctx: Context, table: str, column: str, type_node: dict, int_kind: str) -> Iterable[Finding]:
         """ALTER COLUMN … TYPE integer on a known bigint single-column primary key."""
         model = ctx.schema.table(table)
-        old = old_type(ctx, table, column)
-        if model is None or old is None or base(old) not in _BIG:
+        old = old_type(ctx.schema, table, column)
+        if model is None or old is None or type_base(old) not in _BIG:
             return
         if not any(c.kind == "CONSTR_PRIMARY" and c.columns == [column] for c in model.constraints):
             return
@@ -167,7 +170,7 @@ def _later_in_file(ctx: Context, table: str, column: str) -> set[str]:
     """
     key = ast.table_key(table)
     found: set[str] = set()
-    later = [i for i in ctx.facts("alter_table_by_table", _altered_table).get(key, ()) if i > ctx.index]
+    later = [i for i in ctx.indexed("alter_table_by_table", _altered_table).get(key, ()) if i > ctx.index]
     for stmt in (ctx.statements[i] for i in later):
         for item in stmt.node.get("cmds") or ():
             cmd = ast.inner(item)

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._columns import base, column_site, old_type, replace_type
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.text import replace_type
+from migration_lint.syntax.types import type_base
 
 
 class PreferJsonb(Rule):
@@ -49,22 +52,22 @@ class PreferJsonb(Rule):
     id = "prefer-jsonb"
     summary = "json column: no equality operator, no GIN index, re-parsed on every access; use jsonb"
     severity = Severity.WARNING
-    targets = ("ColumnDef",)
+    nodes = ("ColumnDef",)
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         if not _is_json(type_node):
             return
         if kind == "type":
-            old = old_type(ctx, table, column)
-            if old is None or base(old) == "json":
+            old = old_type(ctx.schema, table, column)
+            if old is None or type_base(old) == "json":
                 return  # unknown or already json: the choice was made (and reported) earlier
         qt, qc = ast.quote_qualified(table), ast.quote_ident(column)
-        replaced = replace_type(ctx, type_node, "jsonb")
+        replaced = replace_type(ctx.source, ctx.statement, type_node, "jsonb")
         if kind == "create" or replaced is None:
             fix = f"Declare it as `{qc} jsonb{'[]' * len(type_node.get('arrayBounds') or ())}` in CREATE TABLE {qt}."
         else:

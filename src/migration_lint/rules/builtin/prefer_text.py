@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._columns import base, clip, column_site, old_type, replace_type
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.names import truncate
+from migration_lint.syntax.text import replace_type
+from migration_lint.syntax.types import type_base
 
 
 class PreferText(Rule):
@@ -58,34 +62,34 @@ class PreferText(Rule):
     id = "prefer-text"
     summary = "varchar(n): changing the limit is an ALTER COLUMN TYPE; prefer text with a CHECK constraint"
     severity = Severity.INFO
-    targets = ("ColumnDef",)
+    nodes = ("ColumnDef",)
     enabled_by_default = False
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         length = _varchar_length(type_node)
         if length is None:
             return
         if any(ast.inner(c).get("contype") == "CONSTR_GENERATED" for c in node.get("constraints") or ()):
             return  # a generated column: the expression decides the value
-        old = old_type(ctx, table, column) if kind == "type" else None
+        old = old_type(ctx.schema, table, column) if kind == "type" else None
         if kind == "type":
-            if old is None or base(old) in ("varchar", "bpchar"):
+            if old is None or type_base(old) in ("varchar", "bpchar"):
                 return  # unknown, or already a length-limited string: the choice was made earlier
         qt, qc = ast.quote_qualified(table), ast.quote_ident(column)
-        name = ast.quote_ident(clip(f"{table.split('.')[-1]}_{column}_max_length"))
+        name = ast.quote_ident(truncate(f"{table.split('.')[-1]}_{column}_max_length"))
         check = f"CONSTRAINT {name} CHECK (char_length({qc}) <= {length})"
-        replaced = replace_type(ctx, type_node, "text", " " + check) if kind == "add" else None
+        replaced = replace_type(ctx.source, ctx.statement, type_node, "text", " " + check) if kind == "add" else None
         if replaced is not None:
             fix = f"`{replaced}`"
         elif kind == "type":
             steps = (f"`ALTER TABLE {qt} ADD {check} NOT VALID;` then `ALTER TABLE {qt} VALIDATE CONSTRAINT {name};` "
                      "(the validation lets reads and writes go on)")
-            if base(old or "") == "text":
+            if type_base(old or "") == "text":
                 fix = f"Keep {qt}.{qc} text and add the limit as a constraint: {steps}."
             else:
                 fix = f"`ALTER TABLE {qt} ALTER COLUMN {qc} TYPE text;`; {steps}."
@@ -107,7 +111,7 @@ def _varchar_length(type_node: Any) -> int | None:
     names = ast.strings(type_node.get("names"))
     if names != ["pg_catalog", "varchar"] and names != ["varchar"]:
         return None
-    mods = type_node.get("typmods") or ()
+    mods = type_node.get("typmods") or []
     if len(mods) != 1:
         return None
     value = ast.const_value(mods[0])

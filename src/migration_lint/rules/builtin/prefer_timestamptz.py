@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
+from migration_lint.facts.columns import column_site, old_type
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._columns import base, column_site, old_type, replace_type
-from migration_lint.rules.builtin._helpers import prisma_schema_hint
+from migration_lint.rules.recipes import prisma_schema_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.text import replace_type
+from migration_lint.syntax.types import type_base
 
 
 class PreferTimestamptz(Rule):
@@ -58,37 +61,37 @@ class PreferTimestamptz(Rule):
     id = "prefer-timestamptz"
     summary = "timestamp without time zone: values shift with the session's TimeZone; use timestamptz"
     severity = Severity.WARNING
-    targets = ("ColumnDef",)
+    nodes = ("ColumnDef",)
 
     @dataclass
     class Options:
         #: also report Prisma's default mapping of `DateTime` (`TIMESTAMP(3)`) in Prisma folders
         prisma_default: bool = False
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
+    def check_node(self, node: dict, ctx: Context) -> Iterable[Finding]:
         site = column_site(node, ctx)
         if site is None:
             return
         kind, table, column, _ = site
-        type_node = node.get("typeName")
+        type_node: dict = node.get("typeName") or {}
         if not _is_timestamp(type_node):
             return
-        old = old_type(ctx, table, column) if kind == "type" else None
-        if kind == "type" and (old is None or base(old) == "timestamp"):
+        old = old_type(ctx.schema, table, column) if kind == "type" else None
+        if kind == "type" and (old is None or type_base(old) == "timestamp"):
             return  # unknown, or already timestamp: the choice was made (and reported) earlier
         prisma_default = ctx.is_prisma and _typmods(type_node) == [3] and not type_node.get("arrayBounds")
         options = self.options or self.Options()
-        if prisma_default and not options.prisma_default and not (old and base(old) == "timestamptz"):
+        if prisma_default and not options.prisma_default and not (old and type_base(old) == "timestamptz"):
             return
         qt, qc = ast.quote_qualified(table), ast.quote_ident(column)
         mods = _typmods(type_node)
         new = "timestamptz" + (f"({mods[0]})" if mods else "")
-        replaced = replace_type(ctx, type_node, new)
+        replaced = replace_type(ctx.source, ctx.statement, type_node, new)
         if kind == "create" or replaced is None:
             fix = f"Declare it as `{qc} {new}{'[]' * len(type_node.get('arrayBounds') or ())}` in CREATE TABLE {qt}."
         else:
             fix = f"`{replaced}`"
-        if old and base(old) == "timestamptz":
+        if old and type_base(old) == "timestamptz":
             what = f"{qt}.{qc} changes from timestamptz to timestamp without time zone"
             fix = f"Keep {qt}.{qc} timestamptz: leave its type out of this ALTER TABLE."
         else:

@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import column_added_after, column_added_before, created_before
+from migration_lint.rules.recipes import batched_update
 from migration_lint.syntax import ast
 
 
 def _column_renamed_back(ctx: Context, table: str, old: str) -> bool:
     """A later statement of this migration adds or renames a column to the old name again (a swap)."""
-    return column_added_after(ctx, table, old)
+    return ctx.objects.column_added_after(table, old, ctx.index)
 
 
 _SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
@@ -78,17 +78,19 @@ class RenameColumn(Rule):
     id = "rename-column"
     summary = "RENAME COLUMN breaks the application code running now: add, backfill, switch, then drop"
     severity = Severity.ERROR
-    targets = ("RenameStmt",)
+    checklist = ("deploy-first",)
+    statements = ("RenameStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("renameType") != "OBJECT_COLUMN":
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("renameType") != "OBJECT_COLUMN":
             return
         relation = node.get("relation")
         table = ast.relation_name(relation)
         old, new = node.get("subname", "?"), node.get("newname", "?")
-        if created_before(ctx, "relation", table) or column_added_before(ctx, table, old):
+        if ctx.created_before("relation", table) or ctx.objects.column_added_before(table, old, ctx.index):
             return
         if _column_renamed_back(ctx, table, old):
             return
@@ -108,7 +110,6 @@ class RenameColumn(Rule):
         column = model.columns.get(old) if model is not None else None
         col_type = column.type if column is not None and column.type not in ("?", "") else "<type of " + old + ">"
         col_type = _sql_type(col_type)
-        key = ast.quote_ident("id")
         yield ctx.finding(
             relation,
             f"renaming column {qo} of {qt} to {qn} breaks the application code running now: its queries that use "
@@ -117,8 +118,8 @@ class RenameColumn(Rule):
             help=(
                 f"Expand, migrate, contract: (1) `ALTER TABLE {qt} ADD COLUMN {qn} {col_type};` and deploy code that "
                 f"writes both {qo} and {qn}; (2) backfill in batches, repeated until no row changes: "
-                f"`UPDATE {qt} SET {qn} = {qo} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {qn} IS NULL AND {qo} IS NOT NULL "
-                f"LIMIT 1000);`, then deploy code that reads {qn}; (3) in a later migration, once no deployed code "
+                f"`{batched_update(ctx.schema, table, f'{qn} = {qo}', f'{qn} IS NULL AND {qo} IS NOT NULL')}`, then "
+                f"deploy code that reads {qn}; (3) in a later migration, once no deployed code "
                 f"uses it, `ALTER TABLE {qt} DROP COLUMN {qo};`."
                 + (f" With Prisma, rename only the field and keep the column: `{new} … @map(\"{old}\")` in "
                    "schema.prisma needs no migration." if ctx.is_prisma else "")

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import created_before, defined_after, vacated_before
 from migration_lint.syntax import ast
 
 
@@ -53,20 +52,22 @@ class RenameTable(Rule):
     id = "rename-table"
     summary = "RENAME TO on a table in use breaks the application code running now"
     severity = Severity.ERROR
-    targets = ("RenameStmt",)
+    checklist = ("deploy-first",)
+    statements = ("RenameStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("renameType") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
+        if node.get("renameType") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
             return
         relation = node.get("relation")
         old = ast.relation_name(relation)
         new = node.get("newname", "?")
-        if created_before(ctx, "relation", old) or defined_after(ctx, "relation", old) is not None:
+        if ctx.created_before("relation", old) or ctx.objects.defined_after("relation", old, ctx.index) is not None:
             return
         schema = old.rpartition(".")[0]
-        if vacated_before(ctx, "relation", f"{schema}.{new}" if schema else new):
+        if ctx.objects.vacated_before("relation", f"{schema}.{new}" if schema else new, ctx.index):
             return  # the second half of a swap: the new name was dropped or renamed away just before
         q_old, q_new = ast.quote_qualified(old), ast.quote_ident(new)
         q_new_full = f"{ast.quote_ident(schema)}.{q_new}" if schema else q_new

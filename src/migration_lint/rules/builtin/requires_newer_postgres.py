@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
@@ -106,14 +107,18 @@ class RequiresNewerPostgres(Rule):
     summary = "syntax or a built-in function newer than the configured PostgreSQL version: the statement fails"
     severity = Severity.ERROR
     risk = Risk.HIGH
-    targets = _TARGETS
+    fails_deploy = True
+    # syntax error, undefined function, undefined object (a type), feature not supported, invalid parameter
+    predicts = ("42601", "42883", "42704", "0A000", "22023")
+    statements = _TARGETS
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or ctx.pg_version >= NEWEST:
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        if ctx.pg_version >= NEWEST:
             return
+        node = stmt.node
         found: list[tuple[Any, int, str, str]] = []  # (anchor, version, what, instead)
-        self._statement(ctx.statement.node_type, node, ctx, found)
-        text = ctx.statement.sql.lower()
+        self._statement(stmt.node_type, node, ctx, found)
+        text = stmt.sql.lower()
         if any(needle in text for needle in _NEEDLES):
             self._expressions(node, ctx, found)
         seen: set[tuple[int, int, str]] = set()

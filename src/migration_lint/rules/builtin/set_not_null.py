@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
+from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 
 class SetNotNull(Rule):
@@ -45,43 +46,38 @@ class SetNotNull(Rule):
     id = "set-not-null"
     summary = "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE (blocks reads and writes)"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    checklist = ("lock-timeout", "long-lock")
+    alter_commands = ("AT_SetNotNull",)
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        table = ast.relation_name(node.get("relation"))
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        table = cmd.table
         if ctx.is_new_table(table):
             return
         model = ctx.schema.table(table)
         qt = ast.quote_qualified(table)
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") != "AT_SetNotNull":
-                continue
-            column = cmd.get("name", "?")
-            if model is not None and ctx.pg_version >= 12:
-                col = model.columns.get(column)
-                if col is not None and col.not_null:
-                    continue
-                if any(c.kind == "CONSTR_CHECK" and c.validated and c.not_null_column == column for c in model.constraints):
-                    continue
-            qc = ast.quote_ident(column)
-            check = ast.quote_ident(f"{table.split('.')[-1]}_{column}_not_null")
-            if ctx.pg_version >= 12:
-                recipe = (
-                    f"Prove it first, without a long lock: `ALTER TABLE {qt} ADD CONSTRAINT {check} CHECK ({qc} IS NOT NULL) NOT VALID;` "
-                    f"then (another migration, or after a COMMIT) `ALTER TABLE {qt} VALIDATE CONSTRAINT {check};` "
-                    f"(SHARE UPDATE EXCLUSIVE: reads and writes go on), then `ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;` "
-                    f"(no scan) and `ALTER TABLE {qt} DROP CONSTRAINT {check};`."
-                )
-            else:
-                recipe = (f"Before PostgreSQL 12 SET NOT NULL always scans: keep a validated `CHECK ({qc} IS NOT NULL)` "
-                          "constraint (added NOT VALID, then VALIDATE) instead.")
-            yield ctx.finding(
-                cmd if cmd.get("location") else node.get("relation"),
-                f"SET NOT NULL on {qt}.{qc} scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes "
-                f"of {qt} wait until every row is checked",
-                help=recipe + prisma_edit_hint(ctx),
+        column = cmd.name or "?"
+        if model is not None and ctx.pg_version >= 12:
+            col = model.columns.get(column)
+            if col is not None and col.not_null:
+                return
+            if any(c.kind == "CONSTR_CHECK" and c.validated and c.not_null_column == column for c in model.constraints):
+                return
+        qc = ast.quote_ident(column)
+        check = ast.quote_ident(f"{table.split('.')[-1]}_{column}_not_null")
+        if ctx.pg_version >= 12:
+            recipe = (
+                f"Prove it first, without a long lock: `ALTER TABLE {qt} ADD CONSTRAINT {check} CHECK ({qc} IS NOT NULL) NOT VALID;` "
+                f"then (another migration, or after a COMMIT) `ALTER TABLE {qt} VALIDATE CONSTRAINT {check};` "
+                f"(SHARE UPDATE EXCLUSIVE: reads and writes go on), then `ALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;` "
+                f"(no scan) and `ALTER TABLE {qt} DROP CONSTRAINT {check};`."
             )
+        else:
+            recipe = (f"Before PostgreSQL 12 SET NOT NULL always scans: keep a validated `CHECK ({qc} IS NOT NULL)` "
+                      "constraint (added NOT VALID, then VALIDATE) instead.")
+        yield ctx.finding(
+            cmd.cmd if cmd.cmd.get("location") else cmd.relation,
+            f"SET NOT NULL on {qt}.{qc} scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes "
+            f"of {qt} wait until every row is checked",
+            help=recipe + prisma_edit_hint(ctx),
+        )

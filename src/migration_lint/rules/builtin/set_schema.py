@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity
+from migration_lint.facts.objects import object_kind, object_name
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin.rename_object import created_before, defined_after, object_kind, object_name
 from migration_lint.syntax import ast
 
 _WHAT = {"OBJECT_TABLE": "table", "OBJECT_VIEW": "view", "OBJECT_MATVIEW": "materialized view",
@@ -59,13 +59,13 @@ class SetSchema(Rule):
     id = "set-schema"
     summary = "SET SCHEMA moves an object the running code names: its queries fail with \"does not exist\""
     severity = Severity.WARNING
-    targets = ("AlterObjectSchemaStmt",)
+    checklist = ("deploy-first",)
+    statements = ("AlterObjectSchemaStmt",)
     risk = Risk.MEDIUM
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         object_type = node.get("objectType", "")
         if object_type not in _WHAT:
             return
@@ -77,9 +77,9 @@ class SetSchema(Rule):
         else:
             name = object_name(node.get("object"))
         if object_type != "OBJECT_EXTENSION":
-            if created_before(ctx, kind, name) or defined_after(ctx, kind, name) is not None:
+            if ctx.created_before(kind, name) or ctx.objects.defined_after(kind, name, ctx.index) is not None:
                 return
-        elif created_before(ctx, "extension", name):
+        elif ctx.created_before("extension", name):
             return
         schema = node.get("newschema", "?")
         what, keyword = _WHAT[object_type], _KEYWORD[object_type]

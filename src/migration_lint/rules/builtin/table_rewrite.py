@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
@@ -57,13 +57,11 @@ class TableRewrite(Rule):
     id = "table-rewrite"
     summary = "VACUUM FULL, CLUSTER, SET (UN)LOGGED/TABLESPACE/ACCESS METHOD copy the table under ACCESS EXCLUSIVE"
     severity = Severity.ERROR
-    targets = ("VacuumStmt", "ClusterStmt", "AlterTableStmt", "AlterTableMoveAllStmt")
+    statements = ("VacuumStmt", "ClusterStmt", "AlterTableStmt", "AlterTableMoveAllStmt")
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         if stmt.node_type == "VacuumStmt":
             yield from self._vacuum(node, ctx)
         elif stmt.node_type == "ClusterStmt":
@@ -138,9 +136,9 @@ class TableRewrite(Rule):
                 return
         qn = ast.quote_qualified(name)
         kind = _OBJECTS[objtype]
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            what = _ALTER.get(cmd.get("subtype", ""))
+        for command in ast.alter_commands(node):
+            cmd = command.cmd
+            what = _ALTER.get(command.subtype)
             if what is None:
                 continue
             if objtype == "OBJECT_INDEX" and what != "SET TABLESPACE":

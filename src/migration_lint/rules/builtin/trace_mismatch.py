@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
@@ -61,43 +61,41 @@ class TraceMismatch(Rule):
     id = "trace-mismatch"
     summary = "the traced run contradicts the static analysis: other locks, a rewrite, or an unpredicted failure"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    migration = True
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
         trace = getattr(ctx.file, "trace", None)
         if not trace:
             return
-        from migration_lint.cli.trace.command import compare
+        from migration_lint.facts.observed import compare
 
         entries = [e for e in trace if isinstance(e, dict) and isinstance(e.get("index"), int)]
-        try:
-            for entry in sorted(entries, key=lambda e: e["index"]):
-                index = entry["index"]
-                if not 0 <= index < len(ctx.statements) or index >= len(ctx.effects):
+        for entry in sorted(entries, key=lambda e: e["index"]):
+            index = entry["index"]
+            if not 0 <= index < len(ctx.statements) or index >= len(ctx.effects):
+                continue
+            stmt = ctx.statements[index]
+            result = compare(entry, ctx.effects[index])
+            if result.status == "mismatch":
+                yield ctx.finding(
+                    stmt,
+                    f"the traced run contradicts the lock model: {result.describe()}",
+                    help="Judge the statement by what PostgreSQL did (locks and rewrites above): the lint "
+                    "report's lock, blocking and risk verdicts for it are based on the model. Please report the "
+                    "difference to migration-lint with the statement.",
+                    at=stmt,
+                )
+            elif result.status == "error":
+                error = entry.get("error") or {}
+                if error.get("predicted_by"):
                     continue
-                ctx.index = index
-                stmt = ctx.statements[index]
-                result = compare(entry, ctx.effects[index])
-                if result.status == "mismatch":
-                    yield ctx.finding(
-                        stmt,
-                        f"the traced run contradicts the lock model: {result.describe()}",
-                        help="Judge the statement by what PostgreSQL did (locks and rewrites above): the lint "
-                        "report's lock, blocking and risk verdicts for it are based on the model. Please report the "
-                        "difference to migration-lint with the statement.",
-                    )
-                elif result.status == "error":
-                    error = entry.get("error") or {}
-                    if error.get("predicted_by"):
-                        continue
-                    code = error.get("sqlstate") or "?"
-                    message = " ".join(str(error.get("message") or "").split())
-                    yield ctx.finding(
-                        stmt,
-                        f"fails when traced on PostgreSQL (SQLSTATE {code}: {message}) and no check predicted the "
-                        "failure",
-                        help="Make the migration run on a copy of the production schema and data. If the failure "
-                        "comes from the trace's synthetic rows (--rows), check whether real rows can cause it too.",
-                    )
-        finally:
-            ctx.index = 0
+                code = error.get("sqlstate") or "?"
+                message = " ".join(str(error.get("message") or "").split())
+                yield ctx.finding(
+                    stmt,
+                    f"fails when traced on PostgreSQL (SQLSTATE {code}: {message}) and no check predicted the "
+                    "failure",
+                    help="Make the migration run on a copy of the production schema and data. If the failure "
+                    "comes from the trace's synthetic rows (--rows), check whether real rows can cause it too.",
+                    at=stmt,
+                )

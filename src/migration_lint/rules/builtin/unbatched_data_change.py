@@ -2,131 +2,14 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.facts.rows import key_columns, primary_key, targets_few_rows
+from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
+from migration_lint.rules.recipes import batched, keyset
 from migration_lint.syntax import ast
-
-# -- "does this WHERE pick out a few rows?" (shared with insert-select-large and opaque-sql) -------
-
-#: column names that identify a row (or a handful), besides the schema model's primary/unique keys
-_NATURAL_KEYS = frozenset({"id", "uuid", "ctid", "key", "slug", "email", "code", "name", "username", "handle",
-                           "identifier", "external_id", "api_key"})
-_KEY_NAME = re.compile(r"(?:^|_)(?:id|uuid|key)$|[a-z0-9](?:Id|ID|Uuid|Key)$")
-
-
-def is_key_column(name: str, key_columns: frozenset[str] = frozenset()) -> bool:
-    return name in key_columns or name.lower() in _NATURAL_KEYS or bool(_KEY_NAME.search(name))
-
-
-def key_columns(ctx: Context, table: str) -> frozenset[str]:
-    """Primary-key and unique columns of the table that the schema model knows."""
-    model = ctx.schema.table(table)
-    found: set[str] = set()
-    if model is not None:
-        for constraint in model.constraints:
-            if constraint.kind in ("CONSTR_PRIMARY", "CONSTR_UNIQUE") and len(constraint.columns) == 1:
-                found.add(constraint.columns[0])
-    for index in ctx.schema.indexes_of(table):
-        if index.unique and not index.partial and len(index.columns) == 1:
-            found.add(index.columns[0])
-    return frozenset(found)
-
-
-def primary_key(ctx: Context, table: str) -> str:
-    model = ctx.schema.table(table)
-    if model is not None:
-        for constraint in model.constraints:
-            if constraint.kind == "CONSTR_PRIMARY" and len(constraint.columns) == 1:
-                return constraint.columns[0]
-    return "id"
-
-
-def _column(node: Any) -> str | None:
-    kind, value = ast.unwrap(node)
-    while kind == "TypeCast":
-        kind, value = ast.unwrap(value.get("arg"))
-    if kind == "ColumnRef":
-        fields = value.get("fields") or ()
-        names = ast.strings(fields)
-        if names and len(names) == len(fields):
-            return names[-1]
-    return None
-
-
-def _constant(node: Any) -> bool:
-    kind, value = ast.unwrap(node)
-    if kind in ("A_Const", "ParamRef"):
-        return True
-    if kind == "TypeCast":
-        return _constant(value.get("arg"))
-    if kind == "A_ArrayExpr":
-        return all(_constant(e) for e in value.get("elements") or ())
-    if kind == "List":
-        return all(_constant(e) for e in value.get("items") or ())
-    if kind == "FuncCall":  # lower('x'), uuid('...'): a function of constants
-        args = value.get("args") or ()
-        return bool(args) and all(_constant(a) for a in args)
-    return False
-
-
-def _limited(select: Any) -> bool:
-    """A subquery with LIMIT / FETCH FIRST (a batch)."""
-    kind, value = ast.unwrap(select)
-    return isinstance(value, dict) and value.get("limitCount") is not None
-
-
-def targets_few_rows(where: Any, keys: frozenset[str] = frozenset()) -> bool:
-    """Does the WHERE clause pick rows by key or in batches?
-
-    True when one of its AND-ed conditions (every branch of an OR) compares a key-like column
-    (`id`, `…_id`, `…Id`, a primary/unique key, a natural key such as `email`, `slug`, `name`)
-    with constants (`=`, `IN (…)`, `= ANY(…)`, `BETWEEN`, `<`, `>`), or is `… IN (SELECT … LIMIT n)`.
-    """
-    kind, value = ast.unwrap(where)
-    if kind == "BoolExpr":
-        args = value.get("args") or ()
-        if value.get("boolop") == "AND_EXPR":
-            return any(targets_few_rows(a, keys) for a in args)
-        if value.get("boolop") == "OR_EXPR":
-            return bool(args) and all(targets_few_rows(a, keys) for a in args)
-        return False
-    if kind == "SubLink":
-        if value.get("subLinkType") in ("ANY_SUBLINK", "EXPR_SUBLINK") and _limited(value.get("subselect")):
-            return True
-        return False
-    if kind == "A_Expr":
-        expr_kind = value.get("kind")
-        ops = ast.strings(value.get("name"))
-        op = ops[-1] if ops else ""
-        left, right = value.get("lexpr"), value.get("rexpr")
-        if expr_kind == "AEXPR_OP" and _column(right) is not None and _constant(left):
-            left, right = right, left
-        column = _column(left)
-        if column is None or not is_key_column(column, keys):
-            # a limited subquery on the right (`id = (SELECT … LIMIT 1)`)
-            return expr_kind == "AEXPR_OP" and op == "=" and ast.unwrap(right)[0] == "SubLink" and _limited(
-                ast.inner(right).get("subselect"))
-        if expr_kind in ("AEXPR_OP", "AEXPR_OP_ANY", "AEXPR_IN"):
-            if op in ("=", "<", "<=", ">", ">=") and _constant(right):
-                return True
-            kind_right, value_right = ast.unwrap(right)
-            if kind_right == "SubLink" and _limited(value_right.get("subselect")):
-                return True
-            return False
-        if expr_kind in ("AEXPR_BETWEEN", "AEXPR_BETWEEN_SYM"):
-            return _constant(right)
-        if expr_kind == "AEXPR_LIKE" and op == "~~":  # LIKE without wildcards is an equality
-            literal = ast.const_value(right)
-            return isinstance(literal, str) and not any(ch in literal for ch in "%_")
-    return False
-
-
-def is_new_table(ctx: Context, name: str) -> bool:
-    """Created earlier in this migration (`CREATE TABLE`, `CREATE TABLE AS`, `SELECT … INTO`) or by a new one."""
-    return ctx.is_new_table(name)
 
 
 def _system_table(name: str) -> bool:
@@ -231,26 +114,25 @@ class UnbatchedDataChange(Rule):
     id = "unbatched-data-change"
     summary = "UPDATE/DELETE of many rows in one statement: row locks, WAL and bloat; batch it by key"
     severity = Severity.WARNING
-    targets = ("UpdateStmt", "DeleteStmt")
+    checklist = ("batch",)
+    statements = ("UpdateStmt", "DeleteStmt")
     lock = "ROW EXCLUSIVE + row locks"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        stmt = ctx.statement
-        if node is not stmt.node:
-            return
+    def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        node = stmt.node
         relation = node.get("relation")
         table = ast.relation_name(relation)
-        if is_new_table(ctx, table) or _system_table(table):
+        if ctx.is_new_table(table) or _system_table(table):
             return
         where = node.get("whereClause")
         is_update = stmt.node_type == "UpdateStmt"
         if where is None and not is_update:
             return  # drop-without-backup reports DELETE without WHERE
-        keys = key_columns(ctx, table)
+        keys = key_columns(ctx.schema, table)
         if where is not None and targets_few_rows(where, keys):
             return
         qt = ast.quote_qualified(table)
-        key = ast.quote_ident(primary_key(ctx, table))
+        key = ast.quote_ident(primary_key(ctx.schema, table))
         condition = _short(deparse(stmt.sql, "whereClause"), "<your condition>") if where is not None else None
         join = node.get("fromClause") if is_update else node.get("usingClause")
         alias = (relation or {}).get("alias", {}).get("aliasname") if isinstance(relation, dict) else None
@@ -267,14 +149,13 @@ class UnbatchedDataChange(Rule):
         if join:
             source = _short(deparse(stmt.sql, "fromClause" if is_update else "usingClause"), "…")
             batch = (f"{head} {'FROM' if is_update else 'USING'} {source} WHERE ({condition or 'true'}) AND "
-                     f"{column_ref} IN (SELECT {key} FROM {qt} WHERE {key} > :last_key ORDER BY {key} LIMIT 1000);` "
+                     f"{column_ref} IN (SELECT {key} FROM {qt} WHERE {keyset(key)});` "
                      f"repeated with :last_key set to the batch's largest {key}, until the batch is empty")
         elif where is None:
-            batch = (f"{head} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {key} > :last_key ORDER BY {key} "
-                     f"LIMIT 1000) RETURNING {key};` repeated with :last_key set to the largest {key} returned, until it "
-                     "returns no row")
+            batch = (f"{head} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {keyset(key)}) RETURNING {key};` repeated "
+                     f"with :last_key set to the largest {key} returned, until it returns no row")
         else:
-            batch = (f"{head} WHERE {key} IN (SELECT {key} FROM {qt} WHERE {condition} LIMIT 1000);` repeated until "
+            batch = (f"{batched(head, qt, key, condition or 'true')};` repeated until "
                      f"it {'updates' if is_update else 'deletes'} no row"
                      + (f" (the condition must stop matching the rows already done; otherwise batch by {key} ranges)"
                         if is_update else ""))

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._helpers import prisma_edit_hint
+from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
+from migration_lint.syntax.ast import AlterCommand
 
 
 class UniqueWithoutIndex(Rule):
@@ -52,28 +53,22 @@ class UniqueWithoutIndex(Rule):
     id = "unique-without-index"
     summary = "ADD UNIQUE / PRIMARY KEY builds its index under ACCESS EXCLUSIVE (blocks reads and writes)"
     severity = Severity.ERROR
-    targets = ("AlterTableStmt",)
+    alter_commands = ("AT_AddConstraint", "AT_AddColumn")
     lock = "ACCESS EXCLUSIVE"
 
-    def check(self, node: dict, ctx: Context) -> Iterable[Finding]:
-        if node is not ctx.statement.node or node.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
-            return
-        table = ast.relation_name(node.get("relation"))
+    def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        table = cmd.table
         if ctx.is_new_table(table):
             return
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            subtype = cmd.get("subtype")
-            if subtype == "AT_AddConstraint":
-                _, con = ast.unwrap(cmd.get("def"))
-                if con.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not con.get("indexname"):
-                    yield self._finding(con, ast.strings(con.get("keys")), table, ctx, inline=False)
-            elif subtype == "AT_AddColumn":
-                _, coldef = ast.unwrap(cmd.get("def"))
-                for item2 in coldef.get("constraints") or ():
-                    _, con = ast.unwrap(item2)
-                    if con.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not con.get("indexname"):
-                        yield self._finding(con, [coldef.get("colname", "?")], table, ctx, inline=True)
+        _, definition = cmd.definition
+        if cmd.subtype == "AT_AddConstraint":
+            if definition.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not definition.get("indexname"):
+                yield self._finding(definition, ast.strings(definition.get("keys")), table, ctx, inline=False)
+            return
+        for item in definition.get("constraints") or ():
+            _, con = ast.unwrap(item)
+            if con.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not con.get("indexname"):
+                yield self._finding(con, [definition.get("colname", "?")], table, ctx, inline=True)
 
     def _finding(self, con: dict, columns: list[str], table: str, ctx: Context, *, inline: bool) -> Finding:
         qt = ast.quote_qualified(table)

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import blocks
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
-from migration_lint.rules.builtin._locking import validated_in_same_transaction
 from migration_lint.syntax import ast
 
 _MODE_WORDS = {"AccessExclusiveLock": "ACCESS EXCLUSIVE", "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE",
@@ -59,33 +58,24 @@ class ValidateInSameTransaction(Rule):
     id = "validate-in-same-transaction"
     summary = "VALIDATE in the same transaction as its ADD … NOT VALID: the ADD's lock is held during the scan"
     severity = Severity.ERROR
-    targets = ("Migration",)
+    migration = True
     lock = "SHARE ROW EXCLUSIVE / ACCESS EXCLUSIVE"
 
     def check_migration(self, ctx: Context) -> Iterable[Finding]:
-        saved = ctx.index  # findings are made at other statements: put the cursor back afterwards
-        try:
-            yield from self._check(ctx)
-        finally:
-            ctx.index = saved
-
-    def _check(self, ctx: Context) -> Iterable[Finding]:
-        for validate, add in sorted(validated_in_same_transaction(ctx).items()):
+        for validate, add in sorted(ctx.validations.items()):
             stmt = ctx.statements[validate]
-            ctx.index = add
             table = ast.relation_name(stmt.node.get("relation"))
-            if ctx.is_new_table(table):
+            if ctx.is_new_table(table, at=add):
                 continue
-            lock = next((l for l in ctx.effects[add].locks if ast.table_key(l.relation) == ast.table_key(table)), None)
+            lock = next((lock for lock in ctx.effects[add].locks if ast.table_key(lock.relation) == ast.table_key(table)), None)
             mode = _MODE_WORDS.get(lock.mode, lock.mode) if lock else "ACCESS EXCLUSIVE"
             blocked = blocks(lock.mode) if lock else ["reads", "writes"]
             what = "reads and writes" if "reads" in blocked else "INSERT, UPDATE and DELETE"
-            ctx.index = validate
             name = next((ast.unwrap(c)[1].get("name") for c in stmt.node.get("cmds") or ()
                          if ast.unwrap(c)[1].get("subtype") == "AT_ValidateConstraint"), "?")
             qt = ast.quote_qualified(table)
             qn = ast.quote_ident(name)
-            transaction = ctx.transaction
+            transaction = ctx.transactions[validate]
             if transaction.explicit:
                 fix = (f"Commit in between: put `COMMIT;` after the ADD and run `ALTER TABLE {qt} VALIDATE CONSTRAINT "
                        f"{qn};` in a transaction of its own.")
@@ -98,4 +88,5 @@ class ValidateInSameTransaction(Rule):
                 f"{ctx.statements[add].line} ({transaction.reason}): the {mode} lock the ADD took on {qt} is still "
                 f"held while every row is checked, so {what} of {qt} wait as if NOT VALID had not been used",
                 help=fix + " VALIDATE alone takes SHARE UPDATE EXCLUSIVE, which lets reads and writes go on.",
+                at=stmt,
             )
