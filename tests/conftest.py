@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pg_fixtures import pg_db, pg_server  # noqa: F401
+from pg_fixtures import pg_db, pg_server, pg_servers  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"

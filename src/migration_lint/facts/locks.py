@@ -74,6 +74,7 @@ class RelationLock:
     relation: str
     mode: str
     role: str = "table"  # table, referenced, index, partition, view, sequence, source
+    until_commit: bool = True  # False: released when the statement ends, not at the end of the transaction
 
 
 @dataclass
@@ -326,6 +327,13 @@ class Model:
                 e.rewrites = True
                 e.scans = True
             return ACCESS_EXCLUSIVE
+        if subtype == "AT_SetExpression":
+            # a stored generated column is computed again for every row (a rewrite); a virtual one
+            # (PostgreSQL 18) is computed on read
+            if self._column_generated(table, cmd.get("name")) != "v":
+                e.rewrites = True
+                e.scans = True
+            return ACCESS_EXCLUSIVE
         if subtype == "AT_SetNotNull":
             if not self._has_validated_not_null_check(table, cmd.get("name")):
                 e.scans = True
@@ -375,7 +383,9 @@ class Model:
             concurrent = bool(part.get("concurrent"))
             if part.get("name"):
                 partition = ast.relation_name(part["name"])
-                e.add(partition, ACCESS_EXCLUSIVE, "partition")  # CONCURRENTLY too, in its second transaction
+                # CONCURRENTLY too, in its second transaction; before PostgreSQL 14 the partition was
+                # opened SHARE UPDATE EXCLUSIVE (only the parent's lock kept its queries out)
+                e.add(partition, ACCESS_EXCLUSIVE if self.pg >= 14 else SHARE_UPDATE_EXCLUSIVE, "partition")
             if concurrent:
                 e.transactional = False
                 return SHARE_UPDATE_EXCLUSIVE
@@ -448,6 +458,8 @@ class Model:
                 # USING INDEX: the index is read, and renamed to the constraint's name if that differs
                 renamed = con.get("conname") not in (None, con["indexname"])
                 e.add(con["indexname"], SHARE_UPDATE_EXCLUSIVE if renamed else ACCESS_SHARE, "index")
+                if contype == "CONSTR_PRIMARY" and self._nullable_index_column(table, con["indexname"]):
+                    e.scans = True  # the primary key sets NOT NULL on its columns: every row is checked
             return ACCESS_EXCLUSIVE
         if contype == "CONSTR_EXCLUSION":
             e.scans = True
@@ -467,6 +479,24 @@ class Model:
             if constraint.name == constraint_name and constraint.kind == "CONSTR_FOREIGN":
                 return constraint.references
         return None
+
+    def _nullable_index_column(self, table: str, index_name: str) -> bool:
+        """Is a column of the index known (from the schema model) to allow NULLs?"""
+        index = self.schema.index(index_name) if self.schema is not None else None
+        for column in index.columns if index is not None else ():
+            found = self._column(table, column)
+            if found is not None and not found.not_null:
+                return True
+        return False
+
+    def _column(self, table: str, column: str | None) -> Any:
+        """The schema model's column, None when the table or the column is not known."""
+        model = self.schema.table(table) if self.schema is not None and column else None
+        return model.columns.get(column) if model is not None else None
+
+    def _column_generated(self, table: str, column: str | None) -> str | None:
+        found = self._column(table, column)
+        return found.generated if found is not None else None
 
     def _has_validated_not_null_check(self, table: str, column: str | None) -> bool:
         if self.pg < 12 or self.schema is None or not column:
@@ -507,8 +537,7 @@ class Model:
 
     def _ReindexStmt(self, node: Node, e: Effect) -> None:
         kind = node.get("kind", "")
-        params = ast.def_elems(node.get("params"))
-        concurrent = "concurrently" in params
+        concurrent = ast.option_true(node.get("params"), "concurrently")
         relation = node.get("relation")
         e.scans = True
         e.rewrites = True  # new index files
@@ -545,10 +574,8 @@ class Model:
             e.transactional = False
 
     def _VacuumStmt(self, node: Node, e: Effect) -> None:
-        options = ast.def_elems(node.get("options"))
         is_vacuum = bool(node.get("is_vacuumcmd"))
-        full = "full" in options and options["full"] is None or ast.const_value(options.get("full")) not in (None, False, 0, "false", "off")
-        full = full and "full" in options
+        full = ast.option_true(node.get("options"), "full")
         mode = ACCESS_EXCLUSIVE if full else SHARE_UPDATE_EXCLUSIVE
         e.transactional = not is_vacuum
         e.scans = True
@@ -574,7 +601,8 @@ class Model:
         name = ast.relation_name(node.get("relation"))
         e.add(name, EXCLUSIVE if node.get("concurrent") else ACCESS_EXCLUSIVE, "view")
         e.rewrites = not node.get("concurrent")
-        e.scans = True
+        # WITH NO DATA swaps in an empty file without running the view's query
+        e.scans = not node.get("skipData")
 
     # -- types, sequences, misc DDL -----------------------------------------
     def _AlterEnumStmt(self, node: Node, e: Effect) -> None:
@@ -599,9 +627,21 @@ class Model:
             e.add(".".join(names[:-1]), ACCESS_SHARE)
 
     def _GrantStmt(self, node: Node, e: Effect) -> None:
-        # privileges are catalog rows: no lock on the table itself
-        if node.get("targtype") != "ACL_TARGET_OBJECT":
+        # privileges are catalog rows; PostgreSQL 18 opens each named relation ACCESS SHARE while it changes
+        # them (ON ALL TABLES IN SCHEMA does not)
+        if node.get("targtype") != "ACL_TARGET_OBJECT" or self.pg < 18:
             return
+        if node.get("objtype") in ("OBJECT_TABLE", "OBJECT_SEQUENCE"):
+            for obj in node.get("objects") or ():
+                if ast.unwrap(obj)[0] == "RangeVar":
+                    e.add(ast.relation_name(obj), ACCESS_SHARE,
+                          "sequence" if node["objtype"] == "OBJECT_SEQUENCE" else "table")
+
+    def _CreateStatsStmt(self, node: Node, e: Effect) -> None:
+        # the statistics object is a catalog row; its table is locked against concurrent DDL meanwhile
+        for rel in node.get("relations") or ():
+            if unwrap(rel)[0] == "RangeVar":
+                e.add(ast.relation_name(rel), SHARE_UPDATE_EXCLUSIVE)
 
     def _CreatePolicyStmt(self, node: Node, e: Effect) -> None:
         name = ast.relation_name(node.get("table"))
@@ -655,17 +695,16 @@ class Model:
                 e.add(lock.relation, lock.mode, "source")
 
     def _AlterDomainStmt(self, node: Node, e: Effect) -> None:
-        # adding (or validating) a CHECK, or SET NOT NULL, checks every column of the domain: SHARE on its tables
+        # adding (or validating) a CHECK, or SET NOT NULL, checks every column of the domain (and of domains
+        # over it): SHARE on their tables, and a scan of each
         subtype = node.get("subtype")
         _, con = unwrap(node.get("def"))
         if subtype not in ("C", "V", "O") or (subtype == "C" and (con or {}).get("skip_validation")):
             return
-        names = ast.strings(node.get("typeName"))
-        domain = names[-1].lower() if names else "?"
-        for table in self.schema.tables.values() if self.schema is not None else ():
-            if any(split_type(c.type)[0].split(".")[-1] == domain for c in table.columns.values()):
-                e.add(table.name, SHARE)
-                e.scans = True
+        domain = ".".join(ast.strings(node.get("typeName")))
+        for table, _column in self.schema.domain_columns(domain) if self.schema is not None else ():
+            e.add(table.name, SHARE)
+            e.scans = True
 
     def _CreatePublicationStmt(self, node: Node, e: Effect) -> None:
         for obj in node.get("pubobjects") or ():
@@ -743,6 +782,10 @@ class Model:
             e.add(name, ROW_EXCLUSIVE if node.get("is_from") else ACCESS_SHARE)
             if node.get("is_from"):
                 e.targets.append(ast.table_key(name))
+            elif self.pg < 13:
+                # PostgreSQL 12 closes the table with its lock at the end of COPY ... TO
+                e.locks[-1].until_commit = False
+                e.notes.append("COPY ... TO releases its ACCESS SHARE lock when it ends (PostgreSQL 12)")
         else:
             self._reads_from(node.get("query"), e)
 

@@ -22,6 +22,7 @@ class Column:
     type: str
     not_null: bool = False
     has_default: bool = False
+    generated: str | None = None  # "s" stored, "v" virtual generated column
 
 
 @dataclass
@@ -62,6 +63,30 @@ class Schema:
         self.indexes: dict[str, Index] = {}  # change it through _put / _remove (they keep _by_table in step)
         self._by_table: dict[str, dict[str, None]] = {}  # table key → index names (ordered)
         self.enum_values_added: dict[str, set[str]] = {}
+        self.domains: dict[str, str] = {}  # domain key (schema only when not public) → its base type
+        self.extensions: set[str] = set()  # extensions the migrations created (and did not drop)
+        self.functions: set[str] = set()  # functions the migrations created, by key (schema only when not public)
+
+    def domain_columns(self, domain: str) -> list[tuple[Table, Column]]:
+        """The columns whose values are of `domain` (directly, or through a domain over it): those
+        ALTER DOMAIN ... ADD CONSTRAINT / SET NOT NULL checks. Arrays of the domain are not among
+        them (PostgreSQL refuses to alter a domain an array column uses). A domain the migrations
+        did not create is matched by name."""
+        key = ast.table_key(domain)
+        wanted = {key}
+        grew = True
+        while grew:  # domains over the domain, transitively
+            grew = False
+            for name, base in self.domains.items():
+                if name not in wanted and _type_key(base) in wanted:
+                    wanted.add(name)
+                    grew = True
+        out = []
+        for table in self.tables.values():
+            for column in table.columns.values():
+                if not column.type.endswith("]") and _type_key(column.type) in wanted:
+                    out.append((table, column))
+        return out
 
     # -- queries ---------------------------------------------------------
     def table(self, name: str) -> Table | None:
@@ -127,6 +152,8 @@ class Schema:
                 column.not_null = True
             if contype in ("CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"):
                 column.has_default = True
+            if contype == "CONSTR_GENERATED":
+                column.generated = con.get("generated_kind", "s")
             if contype in ("CONSTR_UNIQUE", "CONSTR_PRIMARY", "CONSTR_FOREIGN", "CONSTR_CHECK"):
                 con = dict(con)
                 if contype != "CONSTR_CHECK":
@@ -187,6 +214,8 @@ class Schema:
                 column.not_null = True
             elif subtype == "AT_DropNotNull" and column is not None:
                 column.not_null = False
+            elif subtype == "AT_DropExpression" and column is not None:
+                column.generated = None
             elif subtype == "AT_ColumnDefault" and column is not None:
                 column.has_default = cmd.get("def") is not None
             elif subtype == "AT_AddConstraint":
@@ -199,6 +228,36 @@ class Schema:
             elif subtype == "AT_DropConstraint":
                 table.constraints = [c for c in table.constraints if c.name != name]
                 self._remove(name or "")
+
+    def _apply_CreateExtensionStmt(self, node: Node, migration: str | None) -> None:
+        self.extensions.add(str(node.get("extname", "")).lower())
+
+    def _apply_CreateFunctionStmt(self, node: Node, migration: str | None) -> None:
+        self.functions.add(ast.table_key(".".join(ast.strings(node.get("funcname")))))
+
+    def _apply_CreateDomainStmt(self, node: Node, migration: str | None) -> None:
+        name = ast.table_key(".".join(ast.strings(node.get("domainname"))))
+        self.domains[name] = ast.type_name(node.get("typeName"))
+
+    def _rename_type(self, old: str, new: str) -> None:
+        """A domain renamed or moved: its columns (and domains over it) follow."""
+        if old == new:
+            return
+        if old in self.domains:
+            self.domains[new] = self.domains.pop(old)
+        for name, base in list(self.domains.items()):
+            if _type_key(base) == old:
+                self.domains[name] = new
+        for table in self.tables.values():
+            for column in table.columns.values():
+                if _type_key(column.type) == old and not column.type.endswith("]"):
+                    column.type = new
+
+    def _apply_AlterObjectSchemaStmt(self, node: Node, migration: str | None) -> None:
+        if node.get("objectType") == "OBJECT_DOMAIN":
+            names = ast.strings(unwrap(node.get("object"))[1].get("items"))
+            if names:
+                self._rename_type(ast.table_key(".".join(names)), ast.table_key(f"{node.get('newschema')}.{names[-1]}"))
 
     def _apply_IndexStmt(self, node: Node, migration: str | None) -> None:
         table = ast.table_key(ast.relation_name(node.get("relation")))
@@ -216,6 +275,14 @@ class Schema:
 
     def _apply_DropStmt(self, node: Node, migration: str | None) -> None:
         remove = node.get("removeType")
+        if remove == "OBJECT_EXTENSION":
+            for obj in node.get("objects") or ():
+                self.extensions.discard(str(unwrap(obj)[1].get("sval", "")).lower())
+            return
+        if remove == "OBJECT_DOMAIN":
+            for obj in node.get("objects") or ():
+                self.domains.pop(ast.table_key(".".join(ast.strings(unwrap(obj)[1].get("names")))), None)
+            return
         for obj in node.get("objects") or ():
             names = ast.strings(unwrap(obj)[1].get("items")) if isinstance(unwrap(obj)[1], dict) else []
             key = ast.table_key(".".join(names))
@@ -247,6 +314,10 @@ class Schema:
                 column = table.columns.pop(node["subname"])
                 column.name = new
                 table.columns[new] = column
+        elif rename == "OBJECT_DOMAIN":
+            parts = ast.strings(unwrap(node.get("object"))[1].get("items"))
+            if parts:
+                self._rename_type(ast.table_key(".".join(parts)), ast.table_key(".".join([*parts[:-1], new])))
         elif rename == "OBJECT_INDEX":
             old = ast.table_key(ast.relation_name(node.get("relation")))
             index = self._remove(old)
@@ -265,3 +336,9 @@ def _is_not_null_check(expr: Any) -> str | None:
             if fields:
                 return fields[-1]
     return None
+
+
+def _type_key(type_text: str) -> str:
+    """A column's type as a domain key: no modifiers, no quotes, ``public.`` dropped (``public.posint(3)`` → ``posint``)."""
+    base = type_text.split("(", 1)[0].strip()
+    return ast.table_key(".".join(part.strip('"') for part in base.split(".")))

