@@ -702,7 +702,10 @@ class Model:
         if subtype not in ("C", "V", "O") or (subtype == "C" and (con or {}).get("skip_validation")):
             return
         domain = ".".join(ast.strings(node.get("typeName")))
-        for table, _column in self.schema.domain_columns(domain) if self.schema is not None else ():
+        if self.schema is None or not self.schema.knows_domain(domain):
+            e.known = False  # created outside the migrations: which tables use it is unknown
+            return
+        for table, _column in self.schema.domain_columns(domain):
             e.add(table.name, SHARE)
             e.scans = True
 

@@ -67,6 +67,10 @@ class Schema:
         self.extensions: set[str] = set()  # extensions the migrations created (and did not drop)
         self.functions: set[str] = set()  # functions the migrations created, by key (schema only when not public)
 
+    def knows_domain(self, domain: str) -> bool:
+        """Did the migrations create the domain (so that the columns using it are known)?"""
+        return ast.table_key(domain) in self.domains
+
     def domain_columns(self, domain: str) -> list[tuple[Table, Column]]:
         """The columns whose values are of `domain` (directly, or through a domain over it): those
         ALTER DOMAIN ... ADD CONSTRAINT / SET NOT NULL checks. Arrays of the domain are not among

@@ -56,8 +56,9 @@ def statement_risk(stmt: Statement, effect: Effect, findings: list[Finding], on_
         if finding.risk is Risk.HIGH and not finding.suppressed:
             return Risk.HIGH, finding.message
     strongest = effect.strongest
-    # TRUNCATE swaps in a new, empty file: a rewrite in name only, not proportional to the table
-    slow = effect.scans or (effect.rewrites and stmt.node_type != "TruncateStmt")
+    # TRUNCATE and REFRESH … WITH NO DATA swap in a new, empty file: a rewrite in name only
+    emptied = stmt.node_type == "TruncateStmt" or (stmt.node_type == "RefreshMatViewStmt" and stmt.node.get("skipData"))
+    slow = effect.scans or (effect.rewrites and not emptied)
     if slow and strongest == ACCESS_EXCLUSIVE:
         return Risk.HIGH, f"holds ACCESS EXCLUSIVE (blocks reads and writes) while it {_work(stmt, effect)}"
     blocked = effect.blocked()

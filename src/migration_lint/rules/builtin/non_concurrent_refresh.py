@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity, Statement
+from migration_lint.model import Finding, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.syntax import ast
 
@@ -50,12 +50,22 @@ class NonConcurrentRefresh(Rule):
 
     def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
         node = stmt.node
-        if node.get("concurrent") or node.get("skipData"):
+        if node.get("concurrent"):
             return
         view = ast.relation_name(node.get("relation"))
         if ctx.is_new_table(view):
             return
         qv = ast.quote_qualified(view)
+        if node.get("skipData"):
+            yield ctx.finding(
+                node.get("relation"),
+                f"REFRESH MATERIALIZED VIEW {qv} WITH NO DATA empties it and leaves it unpopulated: every query on "
+                f"{qv} fails (\"materialized view has not been populated\") until a plain REFRESH fills it again",
+                help=(f"Refresh it with data instead (`REFRESH MATERIALIZED VIEW CONCURRENTLY {qv};` keeps it readable), "
+                      f"or drop it (`DROP MATERIALIZED VIEW {qv};`) once no code reads it."),
+                risk=Risk.MEDIUM,
+            )
+            return
         unique = [ix for ix in ctx.schema.indexes_of(view) if ix.unique and not ix.partial]
         if unique:
             prepare = f"{ast.quote_ident(unique[0].name)} is a unique index on it, so "

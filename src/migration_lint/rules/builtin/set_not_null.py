@@ -48,12 +48,15 @@ class SetNotNull(Rule):
     summary = "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE (blocks reads and writes)"
     severity = Severity.ERROR
     checklist = ("lock-timeout", "long-lock")
-    alter_commands = ("AT_SetNotNull",)
+    alter_commands = ("AT_SetNotNull", "AT_AddConstraint")
     lock = "ACCESS EXCLUSIVE"
 
     def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
         table = cmd.table
         if ctx.is_new_table(table):
+            return
+        if cmd.subtype == "AT_AddConstraint":
+            yield from self._primary_key_using_index(cmd, ctx)
             return
         model = ctx.schema.table(table)
         qt = ast.quote_qualified(table)
@@ -81,4 +84,31 @@ class SetNotNull(Rule):
             f"SET NOT NULL on {qt}.{qc} scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes "
             f"of {qt} wait until every row is checked",
             help=recipe + prisma_edit_hint(ctx),
+        )
+
+    def _primary_key_using_index(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
+        """ADD PRIMARY KEY USING INDEX sets NOT NULL on the index's columns: a scan for each nullable one."""
+        _, con = cmd.definition
+        if con.get("contype") != "CONSTR_PRIMARY" or not con.get("indexname"):
+            return
+        index = ctx.schema.index(con["indexname"])
+        model = ctx.schema.table(cmd.table)
+        if index is None or model is None:
+            return
+        nullable = [c for c in index.columns if c in model.columns and not model.columns[c].not_null]
+        if not nullable:
+            return
+        qt = ast.quote_qualified(cmd.table)
+        cols = ", ".join(ast.quote_ident(c) for c in nullable)
+        steps = " ".join(
+            f"`ALTER TABLE {qt} ADD CONSTRAINT {ast.quote_ident(not_null_check_name(cmd.table, c))} CHECK "
+            f"({ast.quote_ident(c)} IS NOT NULL) NOT VALID;`, `ALTER TABLE {qt} VALIDATE CONSTRAINT "
+            f"{ast.quote_ident(not_null_check_name(cmd.table, c))};`, `ALTER TABLE {qt} ALTER COLUMN {ast.quote_ident(c)} "
+            "SET NOT NULL;` (no scan)," for c in nullable)
+        yield ctx.finding(
+            con,
+            f"ADD PRIMARY KEY USING INDEX {ast.quote_ident(con['indexname'])} makes {cols} NOT NULL: PostgreSQL scans "
+            f"the whole of {qt} under an ACCESS EXCLUSIVE lock to check it, and reads and writes of {qt} wait",
+            help=(f"Make {'it' if len(nullable) == 1 else 'them'} NOT NULL first, without a long lock: {steps} then add "
+                  "the primary key (it then only checks the catalog)." + prisma_edit_hint(ctx)),
         )
