@@ -326,6 +326,8 @@ class Model:
             if self._type_change_rewrites(table, cmd.get("name"), coldef):
                 e.rewrites = True
                 e.scans = True
+            elif self.type_change_rechecks(table, cmd.get("name"), coldef):
+                e.scans = True  # no rewrite, but indexes are rebuilt or CHECK constraints checked again
             return ACCESS_EXCLUSIVE
         if subtype == "AT_SetExpression":
             # a stored generated column is computed again for every row (a rewrite); a virtual one
@@ -509,6 +511,21 @@ class Model:
         return any(
             c.kind == "CONSTR_CHECK" and c.validated and c.not_null_column == column for c in model.constraints
         )
+
+    def type_change_rechecks(self, table: str, column: str | None, coldef: Node) -> list[str]:
+        """What a type change without a rewrite still reads the whole table for: the indexes on the column it
+        rebuilds (the new type sorts with another operator class, or another collation is given) and the CHECK
+        constraints on the column it checks again. Known only from the schema model."""
+        model = self.schema.table(table) if self.schema is not None and column else None
+        if model is None or column not in model.columns:
+            return []
+        out = []
+        old, new = model.columns[column].type, ast.type_name(coldef.get("typeName"))
+        if coldef.get("collClause") or operator_family(old) != operator_family(new):
+            out += [f"index {ix.name}" for ix in self.schema.indexes_of(table) if column in ix.columns]
+        out += [f"constraint {c.name or 'CHECK'}" for c in model.constraints
+                if c.kind == "CONSTR_CHECK" and column in c.columns]
+        return out
 
     def _type_change_rewrites(self, table: str, column: str | None, coldef: Node) -> bool:
         new_type = ast.type_name(coldef.get("typeName"))
@@ -987,6 +1004,24 @@ def split_type(type_text: str) -> tuple[str, list[int], bool]:
     return _ALIASES.get(base, base), mods, array
 
 
+#: types whose values sort with one btree operator family: an index survives a change between them
+_FAMILIES = {"varchar": "text", "text": "text", "name": "text", "cidr": "network", "inet": "network"}
+
+
+def operator_family(type_text: str) -> str:
+    """The default btree operator family of a type, as far as a type change goes (citext and bpchar have their own)."""
+    base = split_type(type_text)[0]
+    base = base.rpartition(".")[2]
+    return _FAMILIES.get(base, base)
+
+
+def _precision_kept(old_mods: list[int], new_mods: list[int], maximum: int = 6) -> bool:
+    """Is a fractional-seconds precision change a no-op (timestamp, time, interval's last modifier)?"""
+    if not new_mods or new_mods[-1] >= maximum:
+        return True
+    return bool(old_mods) and new_mods[-1] >= old_mods[-1]
+
+
 def binary_coercible(old: str, new: str, *, timezone_utc: bool = False) -> bool:
     """Does ``ALTER COLUMN ... TYPE new`` from ``old`` skip the table rewrite?"""
     old_base, old_mods, old_array = split_type(old)
@@ -1006,8 +1041,17 @@ def binary_coercible(old: str, new: str, *, timezone_utc: bool = False) -> bool:
             return new_scale == old_scale and new_mods[0] >= old_mods[0]
         if old_base in ("bpchar",):
             return old_mods == new_mods
-        if old_base in ("timestamp", "timestamptz", "time", "timetz", "interval"):
-            return not new_mods or (bool(old_mods) and new_mods[0] >= old_mods[0]) or not old_mods and not new_mods
+        if old_base in ("timestamp", "timestamptz", "time", "timetz"):
+            return old_mods == new_mods or _precision_kept(old_mods, new_mods)
+        if old_base == "interval":
+            # typmod: (the fields, e.g. DAY TO SECOND; 32767 = all) and a precision; a no-op only to every field
+            if old_mods == new_mods or not new_mods:
+                return True
+            if new_mods[0] != 32767:
+                return False
+            new_precision = new_mods[1:] or [6]
+            old_precision = old_mods[1:] or [6] if old_mods else []
+            return _precision_kept(old_precision, new_precision)
         return old_mods == new_mods
     if old_base == "varchar" and new_base in ("text", "citext") and new_base == "text":
         return True

@@ -182,6 +182,9 @@ class Schema:
         )
         if contype == "CONSTR_CHECK":
             constraint.not_null_column = _is_not_null_check(con.get("raw_expr"))
+            # the columns it reads: a type change of one of them checks the constraint again
+            constraint.columns = sorted({ast.strings(v.get("fields"))[-1] for k, v in ast.walk({"_": con.get("raw_expr")})
+                                         if k == "ColumnRef" and ast.strings(v.get("fields"))})
         if contype == "CONSTR_PRIMARY":
             for column in columns:
                 if column in table.columns:

@@ -72,6 +72,7 @@ class AlterColumnType(Rule):
         qt = ast.quote_qualified(table)
         model = ctx.schema.table(table)
         found: list[tuple[dict | Statement, str, str, str]] = []  # (anchor, column, message, help) per rewriting subcommand
+        rescans: list[tuple[dict | Statement, str, str, list[str]]] = []  # no rewrite, but indexes or CHECKs read it all
         # one ALTER TABLE statement rewrites the table once, however many columns it changes: one finding
         for cmd in ast.alter_commands(node):
             if cmd.subtype != "AT_AlterColumnType":
@@ -86,6 +87,9 @@ class AlterColumnType(Rule):
             known = model.columns.get(column) if model is not None else None
             old_type = SERIAL_BASE.get(known.type, known.type) if known is not None else None
             if using is None and old_type is not None and not _rewrites(old_type, new_type, ctx):
+                rechecks = ctx.locks.type_change_rechecks(table, column, coldef)
+                if rechecks:
+                    rescans.append((coldef if coldef.get("location") is not None else stmt, column, new_sql, rechecks))
                 continue
             qc = ast.quote_ident(column)
             old_words = type_words(old_type) if old_type is not None else ""
@@ -130,6 +134,8 @@ class AlterColumnType(Rule):
             found.append((coldef if coldef.get("location") is not None else ctx.statement, qc, message,
                           help_text))
         if not found:
+            if rescans:
+                yield self._rescan(rescans, qt, ctx)
             return
         # one ALTER TABLE statement rewrites the table once, however many columns it changes
         anchor, _, message, help_text = found[0]
@@ -138,6 +144,31 @@ class AlterColumnType(Rule):
             message += f" (the same rewrite also changes {others})"
         yield ctx.finding(anchor, message, help=help_text + prisma_edit_hint(ctx))
 
+
+    @staticmethod
+    def _rescan(rescans: list, qt: str, ctx: Context) -> Finding:
+        """A type change that keeps the table's data but reads all of it again (index rebuilds, CHECKs)."""
+        anchor, column, new_sql, rechecks = rescans[0]
+        qc = ast.quote_ident(column)
+        work = [r for _, _, _, items in rescans for r in items]
+        shown = ", ".join(f"{kind} {ast.quote_ident(name)}" for kind, _, name in (w.partition(" ") for w in work))
+        indexes = [w.partition(" ")[2] for w in work if w.startswith("index ")]
+        checks = [w.partition(" ")[2] for w in work if w.startswith("constraint ")]
+        steps = []
+        if indexes:
+            steps.append("drop the indexes first (" + ", ".join(f"`DROP INDEX CONCURRENTLY {ast.quote_ident(i)};`" for i in indexes)
+                         + "), change the type, then build them again with `CREATE INDEX CONCURRENTLY …` (queries that "
+                         "use them are slower in between)")
+        if checks:
+            steps.append("drop the CHECK constraints (" + ", ".join(f"`ALTER TABLE {qt} DROP CONSTRAINT {ast.quote_ident(c)};`" for c in checks)
+                         + "), change the type, then add them back with `NOT VALID` and `VALIDATE CONSTRAINT` in a later "
+                         "transaction (reads and writes go on)")
+        return ctx.finding(
+            anchor,
+            f"ALTER COLUMN {qc} TYPE {new_sql} does not rewrite {qt}, but rebuilds or checks again {shown} under an "
+            f"ACCESS EXCLUSIVE lock: reads and writes of {qt} wait while the whole table is read",
+            help="To keep the lock brief: " + "; and ".join(steps) + "." + prisma_edit_hint(ctx),
+        )
 
 _TIMESTAMPS = {"timestamp", "timestamptz"}
 
@@ -183,3 +214,4 @@ def _using_location(ctx: Context, coldef: dict) -> int | None:
         if token.name == "USING":
             return ctx.source.byte_offset(start + following.start)
     return None
+
