@@ -214,6 +214,13 @@ CASES: list[Case] = [
     _c("add-column-references", "ALTER TABLE child ADD COLUMN parent2_id int REFERENCES parent (id)", PC),
     _c("add-column-unique", "ALTER TABLE t ADD COLUMN e int UNIQUE", T),
     _c("add-column-check", "ALTER TABLE t ADD COLUMN e int CHECK (e > 0)", T),
+    # a data-modifying CTE takes its statement's locks, whatever statement reads it
+    _c("select-with-delete-cte", "WITH d AS (DELETE FROM t WHERE id < 10 RETURNING id) SELECT count(*) FROM d", T,
+       check_scans=False, no_scan_check_reason="a WHERE clause may be served by a sequential or an index scan; the model's scans means 'every row'"),
+    _c("select-with-update-cte", "WITH u AS (UPDATE t SET a = a + 1 RETURNING id) SELECT count(*) FROM u", T),
+    _c("insert-with-delete-cte", "WITH d AS (DELETE FROM child WHERE id < 10 RETURNING id, note) "
+       "INSERT INTO parent (id, name) SELECT id + 1000, note FROM d", PC,
+       check_scans=False, no_scan_check_reason="a WHERE clause may be served by a sequential or an index scan; the model's scans means 'every row'"),
     _c("alter-column-type-rewrite", "ALTER TABLE t ALTER COLUMN a TYPE bigint", TI),
     _c("alter-column-type-using", "ALTER TABLE t ALTER COLUMN b TYPE int USING length(b)", T),
     _c("alter-column-type-varchar-widen", "ALTER TABLE t ALTER COLUMN c TYPE varchar(20)", T),

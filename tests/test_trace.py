@@ -209,6 +209,9 @@ def test_every_statement_kind_of_the_model_matches_postgres(pg_server, tmp_path,
     counts = data["trace"]["counts"]
     problems, gaps = [], {}
     for name, stmt in _statements(data):
+        if "parent" in stmt:
+            assert stmt["trace"] is None  # a DO block is traced as one statement
+            continue
         block = stmt["trace"]
         assert block is not None, (name, stmt["line"])
         status = block["status"]

@@ -66,6 +66,17 @@ CASES = [
          "CREATE TABLE plan_full AS SELECT * FROM plan;\n"
          "ALTER TABLE plan_full ADD COLUMN c int NOT NULL;\n",
          fails=[4, 8]),
+    Case("statements a DO block runs: EXECUTE of a constant string", "not-null-without-default",
+         "CREATE TABLE \"Order\" (id int); INSERT INTO \"Order\" VALUES (1);",
+         "DO $$ BEGIN EXECUTE 'ALTER TABLE \"Order\" ADD COLUMN \"s\" TEXT NOT NULL'; END $$;\n"
+         "DO $$ BEGIN ALTER TABLE \"Order\" ADD COLUMN \"t\" TEXT NOT NULL DEFAULT ''; END $$;\n"
+         "DO 'BEGIN ALTER TABLE \"Order\" ADD COLUMN \"u\" int NOT NULL; END';\n",
+         fails=[1, 3]),
+    Case("a DO block's statements: CONCURRENTLY cannot run there", "concurrently-in-transaction",
+         "CREATE TABLE post (id int, author_id int);",
+         "DO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY post_author_idx ON post (author_id)'; END $$;\n"
+         "CREATE INDEX CONCURRENTLY post_id_idx ON post (id);\n",
+         fails=[1]),
     Case("REINDEX SYSTEM has no CONCURRENTLY form", "always-fails", "",
          "REINDEX (CONCURRENTLY) SYSTEM {database};\nREINDEX (CONCURRENTLY false) SYSTEM {database};\n", fails=[1]),
 ]
@@ -93,7 +104,11 @@ def test_verdict_matches_postgres(case, pg_db):  # noqa: F811
     for stmt in parse(case.setup).statements:
         history.apply(stmt.node_type, stmt.node, "setup")
     report = linter.lint_file(MigrationFile(None, "case.sql", text=sql), history)
-    flagged = {f.statement for f in report.findings if f.rule == case.rule}
+    # PostgreSQL runs the statements of the file: a finding on what a DO block runs counts for the DO
+    parents = {item.statement.index: item.statement.parent for item in report.statements}
+    place = {item.statement.index: n for n, item in enumerate(i for i in report.statements if i.statement.parent is None)}
+    flagged = {place[parents[f.statement] if parents[f.statement] is not None else f.statement]
+               for f in report.findings if f.rule == case.rule and f.statement is not None}
     for stmt in parse(case.setup).statements:
         pg_db.execute(stmt.sql)
     outcome = _run(pg_db, sql)

@@ -93,6 +93,10 @@ class Statement:
     end_column: int
     sql: str
     kind: str = ""
+    parent: int | None = None  # the DO block it runs in (its index), None for a statement of the file itself
+    conditional: bool = False  # in a DO block, under IF/CASE/a loop or an EXCEPTION handler: it may not run
+    variables: frozenset[str] = frozenset()  # in a DO block, the PL/pgSQL variables it can name (values, not columns)
+    source: Any = None  # what its offsets and the parse tree's locations refer to (None: the file's text)
 
 
 @dataclass

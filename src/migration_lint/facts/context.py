@@ -25,6 +25,7 @@ from migration_lint.facts.timeouts import Timeouts, timeouts
 from migration_lint.ingest.source import Source
 from migration_lint.model import Finding, MigrationFile, Risk, Severity, Statement
 from migration_lint.syntax import ast
+from migration_lint.syntax.plpgsql import DoBlock
 
 if TYPE_CHECKING:
     from migration_lint.config import Config
@@ -48,11 +49,12 @@ class Context:
     """Facts about one migration file; the statement-level ones follow the statement being checked."""
 
     file: MigrationFile
-    source: Source
+    file_source: Source
     statements: list[Statement]
     config: Config
     schema: Schema
     directives: Directives
+    do_blocks: dict[int, DoBlock] = field(default_factory=dict)  # by the index of their DO statement
     effects: list[Effect] = field(default_factory=list)  # the lock model's effect of each statement seen so far
     new_tables: set[str] = field(default_factory=set)  # tables created by not-yet-deployed migrations
     memo: dict = field(default_factory=dict)  # per-file indexes rules build once and share (see `indexed`)
@@ -75,6 +77,14 @@ class Context:
     @property
     def transaction(self) -> _transactions.Transaction:
         return self.transactions[self._index]
+
+    @property
+    def source(self) -> Source:
+        """The text the statement being checked was parsed from (the file's, or a DO block body's)."""
+        return self.source_of(self.statements[self._index]) if self.statements else self.file_source
+
+    def source_of(self, stmt: Statement) -> Source:
+        return stmt.source if stmt.source is not None else self.file_source
 
     def _visit(self, index: int) -> None:
         """The pipeline moves on to statement `index` (rules never call this)."""
@@ -189,7 +199,7 @@ class Context:
             if loc is None and isinstance(anchor, dict):
                 loc = anchor.get("location") if isinstance(anchor.get("location"), int) and anchor["location"] >= 0 else None
             if loc is not None:
-                pos = self.source.position_of_byte(loc)
+                pos = (self.source_of(stmt) if stmt is not None else self.file_source).position_of_byte(loc)
                 line, column = pos.line, pos.column
             elif stmt is not None:
                 line, column = stmt.line, stmt.column

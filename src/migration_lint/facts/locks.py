@@ -99,6 +99,19 @@ class Effect:
                 return
         self.locks.append(RelationLock(relation, mode, role))
 
+    def merge(self, others: list[Effect], known: bool) -> None:
+        """Take on the effects of statements run as part of this one (a DO block's): their locks (the strongest
+        mode per relation), rewrites, scans and targets; known when every statement is."""
+        for other in others:
+            for lock in other.locks:
+                self.add(lock.relation, lock.mode, lock.role)
+            self.rewrites = self.rewrites or other.rewrites
+            self.scans = self.scans or other.scans
+            self.row_locks_all = self.row_locks_all or other.row_locks_all
+            self.transactional = self.transactional and other.transactional
+            self.targets.extend(t for t in other.targets if t not in self.targets)
+        self.known = known and all(other.known for other in others)
+
     @property
     def strongest(self) -> str | None:
         if not self.locks:
@@ -813,14 +826,25 @@ class Model:
         mode = ACCESS_SHARE
         if node.get("lockingClause"):
             mode = ROW_SHARE
+        self._data_ctes(node.get("withClause"), e)
         into = (node.get("intoClause") or {}).get("rel")
         self._reads_from(node, e, mode=mode, exclude={ast.relation_name(into)} if into else None)
+
+    def _data_ctes(self, with_clause: Node | None, e: Effect) -> None:
+        """`WITH x AS (DELETE … RETURNING …)`: a data-modifying CTE takes its statement's locks, whatever reads it."""
+        for item in (with_clause or {}).get("ctes") or ():
+            _, cte = unwrap(item)
+            kind, query = unwrap(cte.get("ctequery"))
+            if kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+                inner = self.effect(kind, query)
+                e.merge([inner], e.known)
 
     def _with(self, node: Node, e: Effect, target: str) -> set[str]:
         """A data statement's WITH clause: its SELECT queries read their tables; returns the names it defines
         (which are not relations)."""
         with_clause = node.get("withClause") or {}
         names: set[str] = {c["ctename"] for _, c in ast.walk(with_clause) if c.get("ctename")}
+        self._data_ctes(with_clause, e)
         for item in with_clause.get("ctes") or ():
             _, cte = unwrap(item)
             kind, query = unwrap(cte.get("ctequery"))
@@ -839,7 +863,9 @@ class Model:
             e.add(name, mode, "source")
 
     def _DoStmt(self, node: Node, e: Effect) -> None:
-        e.known = False
+        e.known = False  # what it runs: the statements of its body (see Effect.merge), when they are all known
+
+    # the locks of a DO block are those of the statements it runs, held until its transaction ends
 
     def _CreateExtensionStmt(self, node: Node, e: Effect) -> None:
         e.known = False  # the extension's script can do anything

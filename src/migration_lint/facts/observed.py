@@ -162,10 +162,12 @@ class StatementTrace:
 
 
 def statement_traces(report: FileReport) -> list[StatementTrace]:
+    """The report's statements that were traced, with their trace entries. A trace runs the statements of the
+    file (a DO block as one): entry `index` counts those, not the statements a DO block runs."""
     entries = {e.get("index"): e for e in report.file.trace or () if isinstance(e, Mapping)}
     out = []
-    for item in report.statements:
-        entry = entries.get(item.statement.index)
+    for position, item in enumerate(i for i in report.statements if i.statement.parent is None):
+        entry = entries.get(position)
         if entry is None:
             continue
         out.append(StatementTrace(item, entry, compare(entry, item)))

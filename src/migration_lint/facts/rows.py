@@ -53,19 +53,23 @@ def _column(node: Any) -> str | None:
     return None
 
 
-def _constant(node: Any) -> bool:
+def _constant(node: Any, variables: frozenset[str] = frozenset()) -> bool:
+    """A value fixed for the statement: a constant, a parameter, or a PL/pgSQL variable (`rec.id` in a DO block)."""
     kind, value = ast.unwrap(node)
     if kind in ("A_Const", "ParamRef"):
         return True
+    if kind == "ColumnRef":
+        names = ast.strings(value.get("fields"))
+        return bool(names) and names[0] in variables
     if kind == "TypeCast":
-        return _constant(value.get("arg"))
+        return _constant(value.get("arg"), variables)
     if kind == "A_ArrayExpr":
-        return all(_constant(e) for e in value.get("elements") or ())
+        return all(_constant(e, variables) for e in value.get("elements") or ())
     if kind == "List":
-        return all(_constant(e) for e in value.get("items") or ())
+        return all(_constant(e, variables) for e in value.get("items") or ())
     if kind == "FuncCall":  # lower('x'), uuid('...'): a function of constants
         args = value.get("args") or ()
-        return bool(args) and all(_constant(a) for a in args)
+        return bool(args) and all(_constant(a, variables) for a in args)
     return False
 
 
@@ -75,8 +79,8 @@ def _limited(select: Any) -> bool:
     return isinstance(value, dict) and value.get("limitCount") is not None
 
 
-def targets_few_rows(where: Any, keys: frozenset[str] = frozenset()) -> bool:
-    """Does the WHERE clause pick rows by key or in batches?
+def targets_few_rows(where: Any, keys: frozenset[str] = frozenset(), variables: frozenset[str] = frozenset()) -> bool:
+    """Does the WHERE clause pick rows by key or in batches? (`variables`: PL/pgSQL variables, values here)
 
     True when one of its AND-ed conditions (every branch of an OR) compares a key-like column
     (`id`, `…_id`, `…Id`, a primary/unique key, a natural key such as `email`, `slug`, `name`)
@@ -86,9 +90,9 @@ def targets_few_rows(where: Any, keys: frozenset[str] = frozenset()) -> bool:
     if kind == "BoolExpr":
         args = value.get("args") or ()
         if value.get("boolop") == "AND_EXPR":
-            return any(targets_few_rows(a, keys) for a in args)
+            return any(targets_few_rows(a, keys, variables) for a in args)
         if value.get("boolop") == "OR_EXPR":
-            return bool(args) and all(targets_few_rows(a, keys) for a in args)
+            return bool(args) and all(targets_few_rows(a, keys, variables) for a in args)
         return False
     if kind == "SubLink":
         if value.get("subLinkType") in ("ANY_SUBLINK", "EXPR_SUBLINK") and _limited(value.get("subselect")):
@@ -99,7 +103,7 @@ def targets_few_rows(where: Any, keys: frozenset[str] = frozenset()) -> bool:
         ops = ast.strings(value.get("name"))
         op = ops[-1] if ops else ""
         left, right = value.get("lexpr"), value.get("rexpr")
-        if expr_kind == "AEXPR_OP" and _column(right) is not None and _constant(left):
+        if expr_kind == "AEXPR_OP" and _column(right) is not None and _constant(left, variables):
             left, right = right, left
         column = _column(left)
         if column is None or not is_key_column(column, keys):
@@ -107,14 +111,14 @@ def targets_few_rows(where: Any, keys: frozenset[str] = frozenset()) -> bool:
             return expr_kind == "AEXPR_OP" and op == "=" and ast.unwrap(right)[0] == "SubLink" and _limited(
                 ast.inner(right).get("subselect"))
         if expr_kind in ("AEXPR_OP", "AEXPR_OP_ANY", "AEXPR_IN"):
-            if op in ("=", "<", "<=", ">", ">=") and _constant(right):
+            if op in ("=", "<", "<=", ">", ">=") and _constant(right, variables):
                 return True
             kind_right, value_right = ast.unwrap(right)
             if kind_right == "SubLink" and _limited(value_right.get("subselect")):
                 return True
             return False
         if expr_kind in ("AEXPR_BETWEEN", "AEXPR_BETWEEN_SYM"):
-            return _constant(right)
+            return _constant(right, variables)
         if expr_kind == "AEXPR_LIKE" and op == "~~":  # LIKE without wildcards is an equality
             literal = ast.const_value(right)
             return isinstance(literal, str) and not any(ch in literal for ch in "%_")

@@ -70,6 +70,7 @@ def non_transactional(stmt: Statement, pg_version: float) -> bool:
 def implicit_transaction(file: MigrationFile, statements: list[Statement], config: Config) -> str:
     """Why the framework runs this whole file inside one transaction ("" if it does not)."""
     framework = file.framework
+    statements = [s for s in statements if s.parent is None]  # what a DO block runs is part of the DO
     real = [s for s in statements if s.node_type != "TransactionStmt"]
     several = len(statements) > 1
     if framework == "prisma":
@@ -110,11 +111,21 @@ def _kind(stmt: Statement) -> str:
     return stmt.node.get("kind", "") if stmt.node_type == "TransactionStmt" else ""
 
 
+IN_DO = "inside a DO block, which runs as one statement"
+
+
 def plan(statements: list[Statement], implicit: str) -> list[Transaction]:
-    """The transaction of every statement, given why the tool wraps the file ("" if it does not)."""
+    """The transaction of every statement, given why the tool wraps the file ("" if it does not).
+
+    A statement a DO block runs shares the DO's transaction; outside any, the DO's own statement is one.
+    """
     out: list[Transaction] = []
     depth = 0
     for stmt in statements:
+        if stmt.parent is not None:
+            outer = out[stmt.parent]
+            out.append(Transaction(True, outer.explicit, outer.reason if outer.active else IN_DO))
+            continue
         kind = _kind(stmt)
         if kind in BEGIN_KINDS:
             out.append(Transaction(True, True, EXPLICIT))
@@ -134,6 +145,12 @@ def plan(statements: list[Statement], implicit: str) -> list[Transaction]:
     current = 0
     explicit_open = False
     for stmt, transaction in zip(statements, out):
+        if stmt.parent is not None:
+            outer = out[stmt.parent]
+            if outer.id is None:  # a DO outside any transaction: it and its statements are one
+                outer.id = -1 - stmt.parent
+            transaction.id = outer.id
+            continue
         kind = _kind(stmt)
         if kind in BEGIN_KINDS:
             if not explicit_open and not implicit:
@@ -175,6 +192,8 @@ class TransactionPlay:
         owed = 0  # COMMITs the author wrote for nested BEGINs, still to come
         pending_stray: list[int] = []
         for stmt in statements:
+            if stmt.parent is not None:  # a DO block's statements: part of the DO's own
+                continue
             index = stmt.index
             kind = _kind(stmt)
             if kind in BEGIN_KINDS:

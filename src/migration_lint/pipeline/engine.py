@@ -18,6 +18,7 @@ from migration_lint.pipeline import lint
 from migration_lint.pipeline.ruleset import build_ruleset
 from migration_lint.pipeline.units import Step, Unit, drop_trees, file_identity
 from migration_lint.rules.base import Rule
+from migration_lint.syntax.plpgsql import expand_all
 
 
 class Linter:
@@ -181,7 +182,8 @@ class Linter:
             loaded = lint.load_file(other, self.config)
             if loaded.parsed is None or loaded.error is not None:
                 return
-            for stmt in loaded.parsed.statements:
+            statements, _ = expand_all(loaded.parsed.statements, loaded.parsed.source)
+            for stmt in statements:
                 schema.apply(stmt.node_type, stmt.node, other.display)
         except (Exception, RecursionError):  # history is best effort: a file that cannot be read adds nothing
             return

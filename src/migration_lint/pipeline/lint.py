@@ -13,6 +13,7 @@ from migration_lint.pipeline.ruleset import RuleSet
 from migration_lint.pipeline.suppress import apply_suppressions
 from migration_lint.risk.levels import file_risk, statement_risk
 from migration_lint.syntax.directives import collect
+from migration_lint.syntax.plpgsql import expand_all
 
 if TYPE_CHECKING:
     from migration_lint.risk.estimate import Stats
@@ -39,9 +40,10 @@ def lint_file(file: MigrationFile, schema: Schema, ruleset: RuleSet, config: Con
         return report
     parsed = loaded.parsed
     assert parsed is not None
-    statements = parsed.statements
-    directives = collect(parsed.comments, statements)
-    ctx = Context(file, parsed.source, statements, config, schema, directives)
+    statements, do_blocks = expand_all(parsed.statements, parsed.source)
+    directives = collect(parsed.comments, [s for s in statements if s.parent is None])
+    directives.parents = {s.index: s.parent for s in statements if s.parent is not None}
+    ctx = Context(file, parsed.source, statements, config, schema, directives, do_blocks)
     if new_tables:
         ctx.new_tables = set(new_tables)
     if is_new and new_tables is not None:
@@ -55,6 +57,8 @@ def lint_file(file: MigrationFile, schema: Schema, ruleset: RuleSet, config: Con
         ctx.effects.append(ctx.locks.effect(stmt.node_type, stmt.node))
         ruleset.check_statement(stmt, ctx, findings)
         schema.apply(stmt.node_type, stmt.node, migration)
+    for index, block in do_blocks.items():  # a DO block holds the locks of what it runs
+        ctx.effects[index].merge([ctx.effects[i] for i in block.statements], block.resolved)
     ctx._visit(0)
     ruleset.check_migration(ctx, findings)
 

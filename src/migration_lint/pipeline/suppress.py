@@ -21,7 +21,7 @@ def apply_suppressions(directives: Directives, findings: list[Finding], ruleset:
             for finding in findings:
                 if finding.rule != rule_id or finding.rule == "invalid-suppression":
                     continue
-                if suppression.file_level or finding.statement == suppression.statement:
+                if suppression.file_level or directives.owner(finding.statement) == suppression.statement:
                     if suppression.reason:
                         finding.suppressed = True
                     used = True

@@ -42,4 +42,5 @@ def drop_trees(reports: Iterable[FileReport]) -> None:
     for report in reports:
         for item in report.statements:
             item.statement.node = {}
+            item.statement.source = None
             item.statement.__dict__.pop("_secrets", None)

@@ -46,6 +46,8 @@ def file_dict(report: FileReport) -> dict[str, Any]:
         }
         if item.estimate is not None:
             entry["estimate"] = item.estimate
+        if stmt.parent is not None:  # run by the DO block at this index of `statements`
+            entry["parent"] = stmt.parent
         statements.append(entry)
     return {
         "path": utf8(report.file.display),

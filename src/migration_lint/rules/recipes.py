@@ -68,6 +68,9 @@ def outside_transaction_advice(ctx: Context) -> str:
     """How to get a statement out of the transaction it would run in."""
     framework = ctx.file.framework
     transaction = ctx.transaction
+    if ctx.statement.parent is not None:
+        return ("Run it as a statement of the migration itself, not from a DO block (`IF NOT EXISTS` forms such as "
+                "`CREATE INDEX CONCURRENTLY IF NOT EXISTS` replace most DO guards), outside any transaction block.")
     if transaction.explicit:
         return "Move it after the COMMIT (outside BEGIN … COMMIT)."
     if framework == "prisma":

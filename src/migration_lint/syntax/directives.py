@@ -49,10 +49,15 @@ class Directives:
     file_backup: BackupNote | None = None
     statement_backup: dict[int, BackupNote] = field(default_factory=dict)
     malformed: list[tuple[int, int, str]] = field(default_factory=list)  # (line, column, message)
+    parents: dict[int, int] = field(default_factory=dict)  # a DO block's statements → the DO: its notes cover them
+
+    def owner(self, statement: int | None) -> int | None:
+        """The statement of the file whose comments speak for `statement` (the DO block it runs in, or itself)."""
+        return self.parents.get(statement, statement) if statement is not None else None
 
     def backup_for(self, statement: int) -> BackupNote | None:
         """The valid backup note that covers a statement, if any."""
-        note = self.statement_backup.get(statement)
+        note = self.statement_backup.get(self.owner(statement))  # type: ignore[arg-type]
         if note is not None and note.valid:
             return note
         if self.file_backup is not None and self.file_backup.valid:
@@ -61,7 +66,7 @@ class Directives:
 
     def placeholder_backup_for(self, statement: int) -> BackupNote | None:
         """A backup note that covers the statement but only names a placeholder."""
-        note = self.statement_backup.get(statement)
+        note = self.statement_backup.get(self.owner(statement))  # type: ignore[arg-type]
         if note is not None and not note.valid:
             return note
         if self.file_backup is not None and not self.file_backup.valid:

@@ -77,6 +77,8 @@ class AlwaysFails(Rule):
     alter_commands = ("AT_AddColumn",)
 
     def check_node(self, node_type: str, node: dict, ctx: Context) -> Iterable[Finding]:
+        if ctx.statement.conditional:
+            return  # a DO block's statement under a guard: it may never run
         if node_type == "InsertStmt":
             table = ast.quote_qualified(ast.relation_name(node.get("relation")))
             for target, column in _repeated(node.get("cols") or ()):
@@ -95,6 +97,8 @@ class AlwaysFails(Rule):
                                 f'multiple assignments to same column "{column}"', "42601", "Assign each column once.")
 
     def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
+        if stmt.conditional:
+            return
         if stmt.node_type == "ReindexStmt":
             if stmt.node.get("kind") == "REINDEX_OBJECT_SYSTEM" and ast.option_true(stmt.node.get("params"), "concurrently"):
                 yield self._finding(ctx, stmt, "REINDEX SYSTEM CONCURRENTLY", "cannot reindex system catalogs concurrently",
@@ -115,7 +119,7 @@ class AlwaysFails(Rule):
             seen.add(name)
 
     def check_alter(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
-        if cmd.cmd.get("missing_ok"):  # ADD COLUMN IF NOT EXISTS
+        if cmd.cmd.get("missing_ok") or ctx.statement.conditional:  # ADD COLUMN IF NOT EXISTS, or a guarded one
             return
         _, coldef = cmd.definition
         name = coldef.get("colname")

@@ -122,8 +122,8 @@ class CompoundingLocks(Rule):
         created = _created(ctx, ids)
         for stmt in ctx.statements:
             txn = ids[stmt.index]
-            if txn is None or txn in reported:
-                continue
+            if txn is None or txn in reported or stmt.index in ctx.do_blocks:
+                continue  # a DO block's locks are those of its statements, judged one by one
             effect = ctx.effects[stmt.index]
             if not effect.known:
                 continue

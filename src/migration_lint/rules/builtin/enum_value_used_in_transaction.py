@@ -171,6 +171,9 @@ class EnumValueUsedInTransaction(Rule):
             for j in range(i + 1, len(statements)):
                 if segments[j] != segment:
                     break
+                block = ctx.do_blocks.get(j)
+                if block is not None and block.resolved:
+                    continue  # its statements come next and are judged one by one
                 anchor = _use(ctx, statements[j], value, enum)
                 if anchor is None:
                     continue

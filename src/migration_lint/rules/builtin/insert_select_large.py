@@ -110,7 +110,7 @@ class InsertSelectLarge(Rule):
             if not tables or any(ctx.is_new_table(name) for _, name in tables):
                 continue  # rows driven by a table this migration created and filled
             where = branch.get("whereClause")
-            if where is not None and any(targets_few_rows(where, key_columns(ctx.schema, name)) for _, name in tables):
+            if where is not None and any(targets_few_rows(where, key_columns(ctx.schema, name), stmt.variables) for _, name in tables):
                 continue
             rangevar, source = tables[0]
             target = ast.relation_name(node.get("relation"))

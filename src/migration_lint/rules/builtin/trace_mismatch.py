@@ -70,11 +70,14 @@ class TraceMismatch(Rule):
         from migration_lint.facts.observed import compare
 
         entries = [e for e in trace if isinstance(e, dict) and isinstance(e.get("index"), int)]
+        top = [s for s in ctx.statements if s.parent is None]  # a trace runs a DO block as one statement
         for entry in sorted(entries, key=lambda e: e["index"]):
-            index = entry["index"]
-            if not 0 <= index < len(ctx.statements) or index >= len(ctx.effects):
+            if not 0 <= entry["index"] < len(top):
                 continue
-            stmt = ctx.statements[index]
+            stmt = top[entry["index"]]
+            index = stmt.index
+            if index >= len(ctx.effects):
+                continue
             result = compare(entry, ctx.effects[index])
             if result.status == "mismatch":
                 yield ctx.finding(

@@ -134,7 +134,7 @@ class UnbatchedDataChange(Rule):
         if where is None and not is_update:
             return  # drop-without-backup reports a DELETE of every row
         keys = key_columns(ctx.schema, table)
-        if where is not None and targets_few_rows(where, keys):
+        if where is not None and targets_few_rows(where, keys, stmt.variables):
             return
         qt = ast.quote_qualified(table)
         key = ast.quote_ident(primary_key(ctx.schema, table))
