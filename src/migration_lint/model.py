@@ -100,6 +100,30 @@ class Statement:
 
 
 @dataclass
+class Edit:
+    """Replace the text from (line, column) up to (end_line, end_column) (1-based, end exclusive, columns in
+    characters) with `text`. `path` names another file (a migration the fix creates: it starts empty)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+    path: str | None = None
+
+
+@dataclass
+class Fix:
+    """A machine-applicable change that removes the finding. Safe: the migration's resulting schema is the same
+    (the change only takes weaker or shorter locks); unsafe: it changes more than that and needs a review
+    (another transaction boundary, a new migration file)."""
+
+    title: str
+    edits: list[Edit]
+    safe: bool = True
+
+
+@dataclass
 class Finding:
     rule: str
     severity: Severity
@@ -114,6 +138,7 @@ class Finding:
     risk: Risk | None = None  # the risk this finding implies for its statement
     suppressed: bool = False
     fails: bool = False  # the statement fails when deployed (its rule says so)
+    fix: Fix | None = None
 
     def sort_key(self) -> tuple[int, int, str]:
         return (self.line, self.column, self.rule)

@@ -25,7 +25,22 @@ def cmd_check(argv: list[str]) -> int:
     from migration_lint.risk.estimate import StatsError
     from migration_lint.rules.registry import RegistryError
 
-    args = _check_parser().parse_args(argv)
+    parser = _check_parser()
+    fixes = parser.add_argument_group("fixes")
+    fixes.add_argument("--fix", action="store_true", help="apply the fixes of the findings to the files (safe ones only, "
+                       "unless --unsafe-fixes), then report what is left")
+    fixes.add_argument("--unsafe-fixes", action="store_true",
+                       help="with --fix: also apply fixes that change more than locks (a new migration file, another "
+                       "transaction boundary): review them")
+    fixes.add_argument("--diff", nargs="?", const="", default=None, metavar="BASE",
+                       help="with --fix and no BASE: show the fixes as a unified diff and change nothing")
+    args = parser.parse_args(argv)
+    if args.unsafe_fixes and not args.fix:
+        raise UsageError("--unsafe-fixes needs --fix")
+    if args.diff == "" and not args.fix:
+        raise UsageError("--diff without BASE shows the changes --fix would make: give --fix too")
+    if args.diff:
+        raise UsageError("--diff BASE is not supported by this command yet")
     if not args.paths:
         raise UsageError("no path given: try `migration-lint prisma/migrations/` (or - for stdin); see --help")
     if args.jobs is not None and args.jobs < 0:
@@ -66,6 +81,9 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
             item.framework = config.framework
         files.append(item)
 
+    if args.fix:
+        return _fix(args, linter, config, registry, files, problems, walked)
+
     cache = None
     if config.cache and not args.no_cache and not os.environ.get("MIGRATION_LINT_NO_CACHE"):
         from migration_lint.pipeline.cache import Cache, default_directory
@@ -89,4 +107,41 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         output = render(fmt, run, color=use_color(args, fmt), registry=registry)
     if not emit(output, args):
         return EXIT_USAGE
+    return exit_code(run, config.fail_on)
+
+
+def _fix(args: argparse.Namespace, linter, config, registry, files, problems, walked) -> int:
+    """--fix: fix, write (or show the diff), then report what is left like a plain run."""
+    from migration_lint.cli.fix import fix
+    from migration_lint.model import RunReport
+
+    if any(f.path is None for f in files):
+        raise UsageError("--fix changes files: it cannot fix standard input (-)")
+
+    def lint(items) -> RunReport:
+        return linter.run(items, history=not args.no_history, jobs=1, walked=walked)
+
+    preview = args.diff == ""
+    outcome = fix(files, lint, unsafe=args.unsafe_fixes, preview=preview)
+    for problem in outcome.problems:
+        _err(problem)
+    more = (f"; {outcome.unsafe_left} more with --unsafe-fixes" if outcome.unsafe_left and not args.unsafe_fixes else "")
+    count = len([p for p in outcome.finals if outcome.finals[p] != outcome.originals[p]])
+    if preview:
+        text = outcome.diff()
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        _err(f"{outcome.applied} fix{'es' if outcome.applied != 1 else ''} would change "
+             f"{count} file{'s' if count != 1 else ''}{more}")
+        return 1 if text else 0
+    run = outcome.run
+    for path, message in problems:
+        run.files.append(linter.problem_report(path, message))
+    fmt = args.format or "text"
+    from migration_lint.report import render
+
+    if not emit(render(fmt, run, color=use_color(args, fmt), registry=registry), args):
+        return EXIT_USAGE
+    _err(f"applied {outcome.applied} fix{'es' if outcome.applied != 1 else ''} to "
+         f"{count} file{'s' if count != 1 else ''}{more}")
     return exit_code(run, config.fail_on)

@@ -23,7 +23,7 @@ from migration_lint.facts import transactions as _transactions
 from migration_lint.facts.locks import Effect, Model, Settings
 from migration_lint.facts.timeouts import Timeouts, timeouts
 from migration_lint.ingest.source import Source
-from migration_lint.model import Finding, MigrationFile, Risk, Severity, Statement
+from migration_lint.model import Finding, Fix, MigrationFile, Risk, Severity, Statement
 from migration_lint.syntax import ast
 from migration_lint.syntax.plpgsql import DoBlock
 
@@ -182,7 +182,7 @@ class Context:
 
     # -- findings ----------------------------------------------------------
     def finding(self, anchor: Any, message: str, *, help: str = "", risk: Risk | None = None,
-                at: Statement | None = None) -> Finding:
+                at: Statement | None = None, fix: Fix | None = None) -> Finding:
         """A finding of the current rule about statement `at` (default: the one being checked).
 
         It points at `anchor`: a node (its location), a statement, a (line, column) pair, or None
@@ -222,6 +222,7 @@ class Context:
             statement=stmt.index if stmt is not None else None,
             risk=risk if risk is not None else reporter.risk,
             fails=reporter.fails,
+            fix=fix,
         )
 
     def file_finding(self, message: str, *, help: str = "", line: int = 1, column: int = 1) -> Finding:

@@ -16,6 +16,33 @@ COLUMN_CONSTRAINT_WORDS = frozenset(
 )
 
 
+def clause_end(source: Source, stmt: Statement, byte_location: int | None) -> int | None:
+    """The offset just past the last token of the clause that starts at a node's location (see clause_text)."""
+    if byte_location is None or byte_location < 0:
+        return None
+    start = source.char_offset(byte_location)
+    end = stmt.start + len(stmt.sql)
+    if not stmt.start <= start < end:
+        return None
+    try:
+        tokens = [t for t in scan(source.text[start:end]) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    except Exception:  # pragma: no cover - the statement parsed
+        return None
+    depth = 0
+    last = None
+    for token in tokens:
+        if depth == 0 and token.name in ("ASCII_44", "ASCII_59"):
+            break
+        if token.name in _OPEN:
+            depth += 1
+        elif token.name in _CLOSE:
+            if depth == 0:
+                break
+            depth -= 1
+        last = token
+    return start + last.end + 1 if last is not None else None
+
+
 def clause_text(source: Source, stmt: Statement, byte_location: int | None, stops: frozenset[str] = frozenset(),
                 skip_first: int = 0) -> str:
     """The source text of the clause that starts at a node's location in the statement.

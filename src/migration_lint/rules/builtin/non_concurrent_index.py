@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Risk, Severity, Statement
+from migration_lint.model import Finding, Fix, Risk, Severity, Statement
 from migration_lint.rules.base import Rule
+from migration_lint.rules.fixes import after_token, edit, new_name, run_outside_transaction
 from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
 
@@ -82,6 +83,7 @@ class NonConcurrentIndex(Rule):
             "index is built",
             help=f"Build it without blocking writes: `{fixed.strip()};` (it must run outside a transaction block)."
             + prisma_edit_hint(ctx),
+            fix=_concurrently(ctx, ("INDEX",), "Build the index concurrently"),
         )
 
     def _drop(self, node: dict, ctx: Context) -> Iterable[Finding]:
@@ -102,6 +104,9 @@ class NonConcurrentIndex(Rule):
                 "running query on the table, and reads and writes queue behind it",
                 help=f"`DROP INDEX CONCURRENTLY{exists} {ast.quote_qualified(name)};` (one index per statement, outside "
                 "a transaction block)." + prisma_edit_hint(ctx),
+                # CONCURRENTLY drops one index per statement, and not with CASCADE
+                fix=_concurrently(ctx, ("INDEX",), "Drop the index concurrently")
+                if len(node.get("objects") or ()) == 1 and node.get("behavior") != "DROP_CASCADE" else None,
             )
 
     def _reindex(self, node: dict, ctx: Context) -> Iterable[Finding]:
@@ -129,9 +134,24 @@ class NonConcurrentIndex(Rule):
                          "CREATE INDEX CONCURRENTLY, then drop the old index with DROP INDEX CONCURRENTLY.")
         else:
             help_text = f"`REINDEX {what} CONCURRENTLY {ast.quote_qualified(target)};` (outside a transaction block)."
+        fix = None
+        if ctx.pg_version >= 12 and not node.get("params"):  # REINDEX (…) options: the author's to combine
+            fix = _concurrently(ctx, ("INDEX", "TABLE", "SCHEMA", "DATABASE"), "Rebuild concurrently")
         yield ctx.finding(
             relation if relation else ctx.statement,
             f"REINDEX {what} {ast.quote_qualified(target)} blocks writes to the table, and reads that use the index, "
             "until the rebuild ends",
             help=help_text,
+            fix=fix,
         )
+
+
+def _concurrently(ctx: Context, keywords: tuple[str, ...], title: str) -> Fix | None:
+    """The statement with CONCURRENTLY after its first `keywords` token, where it can run outside a transaction."""
+    stmt = ctx.statement
+    at = after_token(stmt, keywords, skip_parenthesised=True)
+    if at is None:
+        return None
+    sql = stmt.sql[: at - stmt.start] + " CONCURRENTLY" + stmt.sql[at - stmt.start:]
+    return run_outside_transaction(ctx, stmt, sql, title, new_name(ctx, "concurrently"),
+                                   inline=[edit(ctx, at, at, " CONCURRENTLY")])

@@ -1,0 +1,154 @@
+"""Where a new migration goes so that it runs right after a given one, in each tool's layout.
+
+A fix that must run a statement outside the transaction its tool runs a migration in (CONCURRENTLY,
+a VALIDATE that must not share the ADD's transaction) moves it into a migration of its own: a Prisma
+folder or a Diesel folder with the next timestamp, a Flyway `V<version>.1__…` script, a golang-migrate,
+dbmate or Supabase file with the next version. The version must sort after this migration and before
+the next one of the folder; where the tool's numbering leaves no room, there is no new migration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from migration_lint.model import MigrationFile
+
+
+@dataclass
+class NewMigration:
+    """Files to create for a migration that runs right after another: `path` receives the SQL (between
+    `header` and `footer`), `extra` are created as they are."""
+
+    path: Path
+    header: str = ""
+    footer: str = ""
+    extra: dict[Path, str] = field(default_factory=dict)
+
+    def files(self, sql: str) -> dict[Path, str]:
+        return {self.path: self.header + sql + self.footer, **self.extra}
+
+
+_TIMESTAMP = "%Y%m%d%H%M%S"
+
+
+def _later_timestamp(version: str) -> str | None:
+    """A timestamp one second after `version` (14 digits), or the next integer of the same width."""
+    if len(version) == 14 and version.isdigit():
+        try:
+            return (datetime.strptime(version, _TIMESTAMP) + timedelta(seconds=1)).strftime(_TIMESTAMP)
+        except ValueError:
+            pass
+    if version.isdigit():
+        return str(int(version) + 1).zfill(len(version))
+    return None
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def _fits(new: str, file: MigrationFile, siblings: list[MigrationFile], name: str) -> bool:
+    """Does version `new` sort after `file` and before every later migration of its folder (and is it free)?
+    Migrations named `name` between them (made apart from this one before) may run first."""
+    mine = _numbers(file.version or "")
+    wanted = _numbers(new)
+    if wanted <= mine:
+        return False
+    for other in siblings:
+        if other.direction != "up" or other.version is None or other.path == file.path:
+            continue
+        theirs = _numbers(other.version)
+        if theirs == wanted or (mine < theirs < wanted and other.name != name):
+            return False
+    return True
+
+
+def _free(version: str, file: MigrationFile, siblings: list[MigrationFile], name: str,
+          later=None) -> str | None:
+    """The first version after `version` that fits (`later` steps to the next one)."""
+    taken = {_numbers(s.version) for s in siblings if s.version is not None}
+    candidate: str | None = version
+    for _ in range(100):
+        if candidate is None:
+            return None
+        if _numbers(candidate) not in taken:
+            return candidate if _fits(candidate, file, siblings, name) else None
+        candidate = (later or _later_timestamp)(candidate)
+    return None
+
+
+_SIBLINGS: dict[Path, tuple[int, list[MigrationFile]]] = {}  # folder → (its mtime, its migrations)
+
+
+def _siblings(file: MigrationFile) -> list[MigrationFile]:
+    """The migrations of the file's folder, read once per run (again when a migration is added to it)."""
+    from migration_lint.ingest.discover import discover
+
+    if file.group is None:
+        return []
+    try:
+        folder = file.group.resolve()
+        stamp = folder.stat().st_mtime_ns
+    except OSError:
+        return []
+    known = _SIBLINGS.get(folder)
+    if known is None or known[0] != stamp:
+        found = [f for f in discover([str(folder)], include_down=True, framework=None).files if f.path is not None]
+        known = _SIBLINGS[folder] = (stamp, found)
+    return known[1]
+
+
+def next_migration(file: MigrationFile, name: str) -> NewMigration | None:
+    """A migration named `name` that runs right after `file` (None: the layout has no room, or no files)."""
+    if file.path is None or file.version is None:
+        return None
+    siblings = _siblings(file)
+    framework = file.framework
+    if framework == "flyway":
+        found = _free(f"{file.version}.1", file, siblings, name, later=_later_dotted)
+        if found is None:
+            return None
+        return NewMigration(file.path.with_name(f"V{found}__{name}.sql"))
+    later = _later_timestamp(file.version.replace("-", "") if framework == "diesel" else file.version)
+    if later is None:
+        return None
+    version = later
+    if framework == "diesel":
+        free = _free(version, _dashless(file), [_dashless(s) for s in siblings], name)
+        if free is None:
+            return None
+        dashed = "-" in file.version and len(free) == 14  # 2020-07-14-113112 or 20200714113112, as the folder has it
+        stamp = f"{free[:4]}-{free[4:6]}-{free[6:8]}-{free[8:]}" if dashed else free
+        folder = file.path.parent.parent / f"{stamp}_{name}"
+        return NewMigration(folder / "up.sql", extra={folder / "down.sql": "-- This migration cannot be undone.\n",
+                                                      folder / "metadata.toml": "run_in_transaction = false\n"})
+    free = _free(version, file, siblings, name)
+    if free is None:
+        return None
+    version = free
+    if framework == "prisma":
+        return NewMigration(file.path.parent.parent / f"{version}_{name}" / "migration.sql")
+    if framework == "golang-migrate":
+        return NewMigration(file.path.with_name(f"{version}_{name}.up.sql"),
+                            extra={file.path.with_name(f"{version}_{name}.down.sql"): ""})
+    if framework == "dbmate":
+        return NewMigration(file.path.with_name(f"{version}_{name}.sql"), header="-- migrate:up transaction:false\n",
+                            footer="\n-- migrate:down\n")
+    if framework == "supabase":
+        return NewMigration(file.path.with_name(f"{version}_{name}.sql"))
+    return None  # plain files, Drizzle (all pending migrations in one transaction): no such place
+
+
+def _later_dotted(version: str) -> str:
+    """Flyway: 42.1 → 42.2."""
+    head, _, last = version.rpartition(".")
+    return f"{head}.{int(last) + 1}" if last.isdigit() else version + ".1"
+
+
+def _dashless(file: MigrationFile) -> MigrationFile:
+    copy = MigrationFile(file.path, file.display, file.framework, file.name, (file.version or "").replace("-", ""),
+                         file.group, direction=file.direction)
+    return copy

@@ -1,0 +1,114 @@
+"""Machine-applicable fixes: text edits that rules attach to their findings (`ctx.finding(..., fix=...)`).
+
+Each builder returns None when it cannot make a change that certainly removes the finding: a
+statement inside a DO block, placeholders in the statement, a migration tool whose transaction the
+statement cannot leave. Where the statement must run outside the transaction its tool runs the
+file in, the fix moves it (or the part that must run on its own) into a new migration right after
+this one (`ingest.layout.next_migration`): that changes the migration files, so it is unsafe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pglast.parser import scan
+
+from migration_lint.facts.context import Context
+from migration_lint.ingest.layout import next_migration
+from migration_lint.ingest.source import MappedSource
+from migration_lint.model import Edit, Fix, Statement
+
+
+def _editable(ctx: Context, stmt: Statement) -> bool:
+    """Can the statement's text be edited where it stands (not inside a DO body, no placeholders)?"""
+    return stmt.parent is None and not isinstance(ctx.file_source, MappedSource)
+
+
+def edit(ctx: Context, start: int, end: int, text: str) -> Edit:
+    """Replace characters [start, end) of the file's text with `text`."""
+    begin = ctx.file_source.position(start)
+    finish = ctx.file_source.position(end)
+    return Edit(begin.line, begin.column, finish.line, finish.column, text)
+
+
+def statement_span(ctx: Context, stmt: Statement) -> tuple[int, int]:
+    """The statement's characters with its `;` and the rest of its line (to remove it whole)."""
+    text = ctx.file_source.text
+    end = stmt.end
+    rest = len(text[end:]) - len(text[end:].lstrip(" \t"))
+    if text.startswith(";", end + rest):
+        end += rest + 1
+    tail = len(text[end:]) - len(text[end:].lstrip(" \t"))
+    if text.startswith("\r\n", end + tail):
+        end += tail + 2
+    elif text.startswith(("\n", "\r"), end + tail):
+        end += tail + 1
+    return stmt.start, end
+
+
+def after_token(stmt: Statement, names: Sequence[str], skip_parenthesised: bool = False) -> int | None:
+    """The offset (in the file) just past the first token named one of `names` in the statement."""
+    try:
+        tokens = scan(stmt.sql)
+    except Exception:
+        return None
+    depth = 0
+    for token in tokens:
+        if token.name == "ASCII_40":
+            depth += 1
+        elif token.name == "ASCII_41":
+            depth -= 1
+        elif token.name in names and (depth == 0 or not skip_parenthesised):
+            return stmt.start + token.end + 1
+    return None
+
+
+def in_new_migration(ctx: Context, stmt: Statement, sql: str, title: str, name: str,
+                     keep: str = "") -> Fix | None:
+    """Move the statement (as `sql`) into a new migration right after this one; `keep` stays in its place."""
+    if not _editable(ctx, stmt):
+        return None
+    target = next_migration(ctx.file, name)
+    if target is None:
+        return None
+    start, end = statement_span(ctx, stmt)
+    edits = [edit(ctx, start, end, keep)]
+    for path, content in target.files(sql.rstrip().rstrip(";") + ";\n").items():
+        edits.append(Edit(1, 1, 1, 1, content, path=str(path)))
+    return Fix(title, edits, safe=False)
+
+
+def run_outside_transaction(ctx: Context, stmt: Statement, sql: str, title: str, name: str,
+                            inline: list[Edit] | None = None) -> Fix | None:
+    """`sql` replaces the statement, and must run outside a transaction block: in place when the statement
+    runs outside one (as `inline` edits when given, the smallest change), else in a new migration of its own."""
+    if not _editable(ctx, stmt):
+        return None
+    transaction = ctx.transactions[stmt.index]
+    if not transaction.active and not _splitter_wraps(ctx, sql):
+        edits = inline or [edit(ctx, stmt.start, stmt.end, sql.rstrip().rstrip(";"))]
+        return Fix(title, edits, safe=True)
+    if transaction.explicit:
+        return None  # the file's own BEGIN … COMMIT: where it should go is the author's call
+    return in_new_migration(ctx, stmt, sql, title + ", in a migration of its own", name)
+
+
+def _splitter_wraps(ctx: Context, sql: str) -> bool:
+    """Prisma sends a migration.sql whole (one transaction) when its splitter cannot parse DROP INDEX
+    CONCURRENTLY: with other statements in the file, the fixed statement would land in a transaction."""
+    several = len([s for s in ctx.statements if s.parent is None]) > 1
+    return ctx.file.framework == "prisma" and several and "DROP INDEX CONCURRENTLY" in " ".join(sql.upper().split())
+
+
+def new_name(ctx: Context, what: str) -> str:
+    """The name of a migration a fix creates: this migration's name and what it does apart."""
+    base = ctx.file.name or (Path(ctx.file.display).stem if ctx.file.display else "migration")
+    return f"{base}_{what}"
+
+
+def prepend(ctx: Context, text: str) -> Edit:
+    """Insert `text` before the file's first statement (after its header comments)."""
+    first = next((s for s in ctx.statements if s.parent is None), None)
+    offset = first.start if first is not None else 0
+    return edit(ctx, offset, offset, text)

@@ -1,0 +1,103 @@
+"""`migration-lint --fix`: fixes applied to the files, previewed with --diff, unsafe ones only when asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from migration_lint.cli import main
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main([*argv, "--no-config", "--no-cache"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def prisma(tmp_path: Path, sql: str) -> Path:
+    root = tmp_path / "prisma" / "migrations"
+    write(root / "migration_lock.toml", 'provider = "postgresql"\n')
+    write(root / "20240101000000_init" / "migration.sql", 'CREATE TABLE "Post" ("id" TEXT NOT NULL, "authorId" TEXT);\n')
+    write(root / "20240301000000_add_post_index" / "migration.sql", sql)
+    return root
+
+
+def test_fix_diff_shows_the_change_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path / "m" / "001_add_index.sql", 'CREATE INDEX "Post_authorId_idx" ON "Post" ("authorId");\n')
+    code, out, err = run(["m", "--fix", "--diff"], capsys)
+    assert code == 1
+    assert out == ("--- a/m/001_add_index.sql\n+++ b/m/001_add_index.sql\n@@ -1 +1 @@\n"
+                   '-CREATE INDEX "Post_authorId_idx" ON "Post" ("authorId");\n'
+                   '+CREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post" ("authorId");\n')
+    assert "1 fix would change 1 file" in err
+    assert path.read_text() == 'CREATE INDEX "Post_authorId_idx" ON "Post" ("authorId");\n'
+    assert not list(tmp_path.glob("migration-lint-fix-*"))
+
+
+def test_fix_writes_the_files_and_reports_what_is_left(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path / "m" / "001_add_index.sql",
+                 '\ufeffCREATE INDEX "Post_authorId_idx" ON "Post" ("authorId");\r\nDROP INDEX a, b;\r\n')
+    code, out, err = run(["m", "--fix", "--format", "json"], capsys)
+    assert path.read_bytes() == ('\ufeffCREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post" ("authorId");\r\n'
+                                 "DROP INDEX a, b;\r\n").encode()  # BOM and line ends kept
+    left = [(f["rule"], f["line"]) for f in json.loads(out)["files"][0]["findings"]]
+    assert left == [("non-concurrent-index", 2), ("non-concurrent-index", 2)]  # two indexes: no CONCURRENTLY form
+    assert code == 1 and "applied 1 fix to 1 file" in err
+    code, _, err = run(["m", "--fix"], capsys)
+    assert "applied 0 fixes to 0 files" in err
+
+
+def test_unsafe_fixes_move_statements_into_new_migrations(tmp_path, capsys, monkeypatch):
+    """Prisma before 7.4 runs a migration.sql as one transaction: CONCURRENTLY needs a migration of its own,
+    one per statement, after this one and before the next."""
+    monkeypatch.chdir(tmp_path)
+    root = prisma(tmp_path, 'ALTER TABLE "Post" ADD COLUMN "title" TEXT;\n'
+                            'CREATE INDEX "Post_authorId_idx" ON "Post" ("authorId");\n'
+                            'DROP INDEX "Post_old_idx";\n')
+    write(root / "20240302000000_add_tags" / "migration.sql", 'ALTER TABLE "Post" ADD COLUMN "tags" TEXT;\n')
+    argv = ["prisma/migrations", "--prisma-version", "6.0", "--select", "non-concurrent-index,concurrently-in-transaction"]
+    code, _, err = run([*argv, "--fix"], capsys)
+    assert code == 1 and "applied 0 fixes to 0 files; 2 more with --unsafe-fixes" in err
+    code, out, err = run([*argv, "--fix", "--unsafe-fixes"], capsys)
+    assert code == 0 and "applied 2 fixes to 3 files" in err
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert folders == ["20240101000000_init", "20240301000000_add_post_index",
+                       "20240301000001_add_post_index_concurrently", "20240301000002_add_post_index_concurrently",
+                       "20240302000000_add_tags"]
+    assert (root / "20240301000000_add_post_index" / "migration.sql").read_text() == 'ALTER TABLE "Post" ADD COLUMN "title" TEXT;\n'
+    assert (root / folders[2] / "migration.sql").read_text() == 'CREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post" ("authorId");\n'
+    assert (root / folders[3] / "migration.sql").read_text() == 'DROP INDEX CONCURRENTLY "Post_old_idx";\n'
+    code, out, _ = run(argv, capsys)
+    assert code == 0 and "no findings" in out
+
+
+def test_no_room_for_a_new_migration_means_no_fix(tmp_path, capsys, monkeypatch):
+    """golang-migrate with sequential versions: nothing fits between 000002 and 000003."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "db" / "000002_add_index.up.sql", "ALTER TABLE t ADD COLUMN c int;\nCREATE INDEX i ON t (a);\n")
+    write(tmp_path / "db" / "000003_add_more.up.sql", "ALTER TABLE t ADD COLUMN d int;\n")
+    code, _, err = run(["db", "--fix", "--unsafe-fixes", "--select", "non-concurrent-index"], capsys)
+    assert code == 1 and "applied 0 fixes to 0 files" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["m", "--diff"], "--diff without BASE shows the changes --fix would make"),
+    (["m", "--unsafe-fixes"], "--unsafe-fixes needs --fix"),
+    (["-", "--fix"], "it cannot fix standard input"),
+])
+def test_fix_option_errors(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "m" / "001_x.sql", "SELECT 1;\n")
+    monkeypatch.setattr("sys.stdin", open(tmp_path / "m" / "001_x.sql"))
+    code, _, err = run(argv, capsys)
+    assert code == 2 and message in err
