@@ -101,3 +101,96 @@ def test_fix_option_errors(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.setattr("sys.stdin", open(tmp_path / "m" / "001_x.sql"))
     code, _, err = run(argv, capsys)
     assert code == 2 and message in err
+
+
+CHANGE = ('-- add a column\n'
+          'ALTER TABLE "Post" ADD COLUMN "title" TEXT;\n'
+          'ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"(id);\n'
+          'ALTER TABLE "Post" ADD CHECK (id > 0);\n'
+          'ALTER TABLE "Post" ALTER COLUMN email SET NOT NULL;\n'
+          'ALTER TABLE "Post" ADD CONSTRAINT "Post_email_key" UNIQUE (email);\n')
+
+
+def test_several_fixes_of_one_file_apply_together(tmp_path, capsys, monkeypatch):
+    """lock_timeout at the top (above the statement's own comment), NOT VALID + VALIDATE, the NOT NULL recipe,
+    the unique index built concurrently: each edit at its place in the file as linted. Naming the unnamed
+    CHECK (so that VALIDATE can name it) is unsafe: a later migration may refer to it by the name it had."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "m" / "001_init.sql", 'CREATE TABLE "Post" (id int, "authorId" int, email text);\n')
+    path = write(tmp_path / "m" / "002_change.sql", CHANGE)
+    code, out, err = run(["m", "--fix", "--diff"], capsys)
+    assert out == (
+        "--- a/m/002_change.sql\n+++ b/m/002_change.sql\n@@ -1,6 +1,12 @@\n"
+        "+SET lock_timeout = '5s';\n"
+        " -- add a column\n"
+        ' ALTER TABLE "Post" ADD COLUMN "title" TEXT;\n'
+        '-ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"(id);\n'
+        '+ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") REFERENCES "User"(id) NOT VALID;\n'
+        '+ALTER TABLE "Post" VALIDATE CONSTRAINT "Post_authorId_fkey";\n'
+        ' ALTER TABLE "Post" ADD CHECK (id > 0);\n'
+        '+ALTER TABLE "Post" ADD CONSTRAINT "Post_email_not_null" CHECK (email IS NOT NULL) NOT VALID;\n'
+        '+ALTER TABLE "Post" VALIDATE CONSTRAINT "Post_email_not_null";\n'
+        ' ALTER TABLE "Post" ALTER COLUMN email SET NOT NULL;\n'
+        '-ALTER TABLE "Post" ADD CONSTRAINT "Post_email_key" UNIQUE (email);\n'
+        '+ALTER TABLE "Post" DROP CONSTRAINT "Post_email_not_null";\n'
+        '+CREATE UNIQUE INDEX CONCURRENTLY "Post_email_key" ON "Post" (email);\n'
+        '+ALTER TABLE "Post" ADD CONSTRAINT "Post_email_key" UNIQUE USING INDEX "Post_email_key";\n')
+    assert "4 fixes would change 1 file; 1 more with --unsafe-fixes" in err
+    code, out, err = run(["m", "--fix", "--unsafe-fixes", "--format", "json"], capsys)
+    assert "applied 5 fixes to 1 file" in err
+    assert 'ALTER TABLE "Post" ADD CONSTRAINT "Post_id_check" CHECK (id > 0) NOT VALID;\n' \
+           'ALTER TABLE "Post" VALIDATE CONSTRAINT "Post_id_check";\n' in path.read_text()
+    fixed = {f["rule"] for f in json.loads(out)["files"][1]["findings"]}
+    assert not fixed & {"missing-lock-timeout", "constraint-not-valid", "set-not-null", "unique-without-index"}
+
+
+def test_lock_timeout_goes_after_the_tools_directives(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "db" / "migrations" / "20240101000000_init.sql",
+          "-- migrate:up\nCREATE TABLE t (id int);\n-- migrate:down\nDROP TABLE t;\n")
+    path = write(tmp_path / "db" / "migrations" / "20240201000000_add_c.sql",
+                 "-- migrate:up\n-- add c\nALTER TABLE t ADD COLUMN c int;\n\n-- migrate:down\nALTER TABLE t DROP COLUMN c;\n")
+    code, _, err = run(["db/migrations", "--fix", "--select", "missing-lock-timeout"], capsys)
+    assert code == 0 and "applied 1 fix to 1 file" in err
+    assert path.read_text() == ("-- migrate:up\nSET lock_timeout = '5s';\n-- add c\nALTER TABLE t ADD COLUMN c int;\n\n"
+                                "-- migrate:down\nALTER TABLE t DROP COLUMN c;\n")
+
+
+def test_drizzle_lock_timeout_is_a_statement_of_its_own(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "drizzle" / "meta" / "_journal.json", json.dumps({"entries": [
+        {"idx": 0, "tag": "0000_init", "when": 1}, {"idx": 1, "tag": "0001_add_c", "when": 2}]}))
+    write(tmp_path / "drizzle" / "0000_init.sql", "CREATE TABLE t (id int);\n")
+    path = write(tmp_path / "drizzle" / "0001_add_c.sql", "ALTER TABLE t ADD COLUMN c int;\n")
+    code, _, err = run(["drizzle", "--fix", "--select", "missing-lock-timeout"], capsys)
+    assert "applied 1 fix to 1 file" in err
+    assert path.read_text() == "SET lock_timeout = '5s';\n--> statement-breakpoint\nALTER TABLE t ADD COLUMN c int;\n"
+
+
+def test_not_null_recipe_in_a_transactional_migration_moves_the_rest(tmp_path, capsys, monkeypatch):
+    """Prisma runs the file in one transaction: VALIDATE must commit apart from ADD CONSTRAINT … NOT VALID to
+    let writes through, so it and what follows it go into a migration of their own."""
+    monkeypatch.chdir(tmp_path)
+    root = prisma(tmp_path, 'ALTER TABLE "Post" ALTER COLUMN "authorId" SET NOT NULL;\n')
+    argv = ["prisma/migrations", "--prisma-version", "6.0", "--select", "set-not-null"]
+    code, _, err = run([*argv, "--fix"], capsys)
+    assert "applied 0 fixes to 0 files; 1 more with --unsafe-fixes" in err
+    code, _, err = run([*argv, "--fix", "--unsafe-fixes"], capsys)
+    assert code == 0 and "applied 1 fix to 2 files" in err
+    assert (root / "20240301000000_add_post_index" / "migration.sql").read_text() == (
+        'ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_not_null" CHECK ("authorId" IS NOT NULL) NOT VALID;\n')
+    assert (root / "20240301000001_add_post_index_set_not_null" / "migration.sql").read_text() == (
+        'ALTER TABLE "Post" VALIDATE CONSTRAINT "Post_authorId_not_null";\n'
+        'ALTER TABLE "Post" ALTER COLUMN "authorId" SET NOT NULL;\n'
+        'ALTER TABLE "Post" DROP CONSTRAINT "Post_authorId_not_null";\n')
+
+
+def test_no_fix_where_the_author_must_decide(tmp_path, capsys, monkeypatch):
+    """The file's own BEGIN … COMMIT, a statement with several commands, a DO block: no fix is offered."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "m" / "001_init.sql", "CREATE TABLE t (id int, e text);\n")
+    write(tmp_path / "m" / "002_x.sql", "BEGIN;\nALTER TABLE t ALTER COLUMN e SET NOT NULL;\nCOMMIT;\n"
+                                        "ALTER TABLE t ADD UNIQUE (e), ADD COLUMN f int;\n"
+                                        "DO $$ BEGIN ALTER TABLE t ALTER COLUMN id SET NOT NULL; END $$;\n")
+    code, out, err = run(["m", "--fix", "--diff", "--unsafe-fixes", "--select", "set-not-null,unique-without-index"], capsys)
+    assert out == "" and "0 fixes would change 0 files" in err

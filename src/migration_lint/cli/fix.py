@@ -16,7 +16,7 @@ from pathlib import Path
 from migration_lint.ingest.discover import _sort_key, classify
 from migration_lint.ingest.edits import apply_edits, choose, unified_diff
 from migration_lint.ingest.source import decode
-from migration_lint.model import Edit, Fix, MigrationFile, RunReport
+from migration_lint.model import Edit, Fix, MigrationFile, RunReport, Severity
 
 MAX_ROUNDS = 8  # a chain of fixes that each need the previous one stops after this many rounds
 
@@ -77,6 +77,7 @@ class _Workspace:
             copy.framework = item.framework
             self.files.append(copy)
         self.groups = {work: real for real, work in groups.items()}
+        self.created: set[Path] = set()  # the migrations fixes made in this run
 
     def to_real(self, work: Path) -> Path:
         if work in self.real:
@@ -91,8 +92,14 @@ class _Workspace:
         if path.suffix != ".sql" or any(f.path is not None and f.path.resolve() == path for f in self.files):
             return
         item = classify(path)
+        self.created.add(path)
         if item.direction != "up":
             return
+        if item.group is not None:
+            # the same folder as the files it follows, spelled the same way: it is linted with their history
+            same = next((f.group for f in self.files if f.group is not None and f.group.resolve() == item.group.resolve()),
+                        None)
+            item.group = same or item.group
         real = self.to_real(path)
         item.display = _shown(real)
         self.real[path] = real
@@ -109,21 +116,23 @@ def fix(files: list[MigrationFile], lint: Callable[[list[MigrationFile]], RunRep
         outcome = Outcome(run=lint(space.files))
         boms: set[Path] = set()
         for _ in range(MAX_ROUNDS):
-            candidates: list[tuple[str, Fix]] = []
+            candidates: list[tuple[Severity, str, Fix]] = []
             outcome.unsafe_left = 0
             for report in outcome.run.files:
                 for finding in report.findings:
                     if finding.fix is None or report.file.path is None:
                         continue
+                    if report.file.path.resolve() in space.created and any(e.path for e in finding.fix.edits):
+                        continue  # a migration a fix made never splits again: no chain of new migrations
                     if finding.fix.safe or unsafe:
-                        candidates.append((str(report.file.path.resolve()), finding.fix))
+                        candidates.append((finding.severity, str(report.file.path.resolve()), finding.fix))
                     else:
                         outcome.unsafe_left += 1
-            chosen = choose(candidates, {})
             changed = 0
-            for where, chosen_fix in chosen:
-                if _apply(chosen_fix, Path(where), space, outcome, boms):
-                    changed += 1
+            for group in _by_severity(candidates):
+                changed = _apply(choose(group, {}), space, outcome, boms)
+                if changed:
+                    break
             if not changed:
                 break
             outcome.applied += changed
@@ -140,34 +149,53 @@ def fix(files: list[MigrationFile], lint: Callable[[list[MigrationFile]], RunRep
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _apply(fix: Fix, where: Path, space: _Workspace, outcome: Outcome, boms: set[Path]) -> bool:
-    """Write one fix's edits (all or none): False when a file it edits cannot be read, or one it creates exists."""
-    edits: dict[Path, list[Edit]] = {}
-    for e in fix.edits:
-        edits.setdefault(Path(e.path).resolve() if e.path else where, []).append(e)
-    texts: dict[Path, str] = {}
-    for path, changes in edits.items():
-        creates = any(e.path is not None for e in changes)
-        if creates:
-            if path.exists():
-                return False  # made by a fix of this round: the fix is made again next round, with another name
-            texts[path] = apply_edits("", changes)
+def _by_severity(candidates: list[tuple[Severity, str, Fix]]) -> list[list[tuple[str, Fix]]]:
+    """The fixes grouped by their findings' severity, most severe first. A round applies one group only:
+    fixing an error often settles the warnings and notes about the same statement (CONCURRENTLY needs no
+    lock_timeout), so those are fixed in a later round if they are still found."""
+    ranks = sorted({severity.rank for severity, _, _ in candidates}, reverse=True)
+    return [[(where, fix) for severity, where, fix in candidates if severity.rank == rank] for rank in ranks]
+
+
+def _apply(chosen: list[tuple[str, Fix]], space: _Workspace, outcome: Outcome, boms: set[Path]) -> int:
+    """Write the edits of the chosen fixes (which do not overlap), all of a file's edits at once since their
+    positions refer to the file as linted. A fix is skipped whole when a file it edits cannot be read or a file
+    it creates exists. Returns the number of fixes applied."""
+    texts: dict[Path, str | None] = {}
+    per_file: dict[Path, list[Edit]] = {}
+    applied = 0
+    for where, fix in chosen:
+        edits: dict[Path, list[Edit]] = {}
+        for e in fix.edits:
+            edits.setdefault(Path(e.path).resolve() if e.path else Path(where), []).append(e)
+        usable = True
+        for path, changes in edits.items():
+            if any(e.path is not None for e in changes):
+                # a file this fix creates; one that exists was made by a fix of this round: the fix is made
+                # again next round, with another name
+                usable = usable and not path.exists() and path not in per_file
+                continue
+            if path not in texts:
+                current = _read(path)
+                texts[path] = None if current is None else current[0]
+                if current is not None and current[1]:
+                    boms.add(path)
+            usable = usable and texts[path] is not None
+        if not usable:
             continue
-        current = _read(path)
-        if current is None:
-            return False
-        if current[1]:
-            boms.add(path)
-        texts[path] = apply_edits(current[0], changes)
-    for path, text in texts.items():
+        applied += 1
+        for path, changes in edits.items():
+            per_file.setdefault(path, []).extend(changes)
+    for path, changes in per_file.items():
+        old = texts.get(path)
+        text = apply_edits(old or "", changes)
         if path not in outcome.originals:
-            current = _read(path) if path.exists() else None
-            outcome.originals[path] = current[0] if current else None
+            outcome.originals[path] = old
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes((("\ufeff" if path in boms else "") + text).encode("utf-8"))
         except OSError as exc:
             outcome.problems.append(f"cannot write {_shown(space.to_real(path))}: {exc.strerror or exc}")
-            return False
+            continue
         space.add(path, "")
-    return True
+    return applied

@@ -67,12 +67,13 @@ def non_transactional(stmt: Statement, pg_version: float) -> bool:
     return False
 
 
-def implicit_transaction(file: MigrationFile, statements: list[Statement], config: Config) -> str:
-    """Why the framework runs this whole file inside one transaction ("" if it does not)."""
+def implicit_transaction(file: MigrationFile, statements: list[Statement], config: Config, added: int = 0) -> str:
+    """Why the framework runs this whole file inside one transaction ("" if it does not); `added`: as it would
+    with that many more (ordinary) statements in the file, as a fix would make it."""
     framework = file.framework
     statements = [s for s in statements if s.parent is None]  # what a DO block runs is part of the DO
-    real = [s for s in statements if s.node_type != "TransactionStmt"]
-    several = len(statements) > 1
+    several = len(statements) + added > 1
+    real = added > 0 or any(s.node_type != "TransactionStmt" for s in statements)
     if framework == "prisma":
         if config.prisma_legacy and several:
             return (f"Prisma before 7.4 (prisma_version = {config.prisma_version}) sends the whole migration.sql "

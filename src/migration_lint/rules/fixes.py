@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pglast import parse_sql
 from pglast.parser import scan
 
 from migration_lint.facts.context import Context
+from migration_lint.facts.transactions import implicit_transaction, non_transactional
 from migration_lint.ingest.layout import next_migration
 from migration_lint.ingest.source import MappedSource
 from migration_lint.model import Edit, Fix, Statement
@@ -86,12 +88,32 @@ def run_outside_transaction(ctx: Context, stmt: Statement, sql: str, title: str,
     if not _editable(ctx, stmt):
         return None
     transaction = ctx.transactions[stmt.index]
-    if not transaction.active and not _splitter_wraps(ctx, sql):
+    if not transaction.active and not _splitter_wraps(ctx, sql) and stays_outside(ctx, _count(sql) - 1):
         edits = inline or [edit(ctx, stmt.start, stmt.end, sql.rstrip().rstrip(";"))]
         return Fix(title, edits, safe=True)
     if transaction.explicit:
         return None  # the file's own BEGIN … COMMIT: where it should go is the author's call
     return in_new_migration(ctx, stmt, sql, title + ", in a migration of its own", name)
+
+
+def stays_outside(ctx: Context, added: int) -> bool:
+    """Does the file still run outside a transaction once a fix adds `added` statements to it? (Prisma before
+    7.4, golang-migrate and the Supabase CLI run a file of several statements as one implicit transaction.)"""
+    return not implicit_transaction(ctx.file, ctx.statements, ctx.config, added=added)
+
+
+def wraps_non_transactional(ctx: Context, added: int) -> bool:
+    """Would `added` more statements put a statement that cannot run in a transaction into an implicit one?"""
+    if ctx.implicit or stays_outside(ctx, added):
+        return False
+    return any(non_transactional(s, ctx.pg_version) for s in ctx.statements if s.parent is None)
+
+
+def _count(sql: str) -> int:
+    try:
+        return max(1, len(parse_sql(sql)))
+    except Exception:
+        return 1
 
 
 def _splitter_wraps(ctx: Context, sql: str) -> bool:
@@ -107,8 +129,23 @@ def new_name(ctx: Context, what: str) -> str:
     return f"{base}_{what}"
 
 
+_DIRECTIVES = ("-- migrate:", "-- +goose", "--> statement-breakpoint", "-- +migrate")
+
+
 def prepend(ctx: Context, text: str) -> Edit:
-    """Insert `text` before the file's first statement (after its header comments)."""
+    """Insert `text` before the file's first statement and the comment lines right above it (Prisma's
+    `-- AlterTable` belongs to its statement), but after the tool's directives (`-- migrate:up`)."""
     first = next((s for s in ctx.statements if s.parent is None), None)
-    offset = first.start if first is not None else 0
+    if first is None:
+        return edit(ctx, 0, 0, text)
+    source = ctx.file_source.text
+    offset = source.rfind("\n", 0, first.start) + 1
+    if source[offset:first.start].strip():
+        offset = first.start  # something else on the statement's line
+    while offset > 0:
+        above = source.rfind("\n", 0, offset - 1) + 1
+        line = source[above:offset].strip()
+        if not line.startswith("--") or line.startswith(_DIRECTIVES):
+            break
+        offset = above
     return edit(ctx, offset, offset, text)

@@ -4,13 +4,16 @@ from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE
-from migration_lint.model import Finding, Severity
+from migration_lint.ingest.layout import next_migration
+from migration_lint.ingest.source import MappedSource
+from migration_lint.model import Edit, Finding, Fix, Severity
 from migration_lint.rules.base import Rule
+from migration_lint.rules.fixes import edit, new_name, statement_span, stays_outside
 from migration_lint.rules.recipes import prisma_edit_hint, references_sql
 from migration_lint.syntax import ast
 from migration_lint.syntax.ast import AlterCommand
 from migration_lint.syntax.names import default_check_name, default_fk_name
-from migration_lint.syntax.text import clause_text, keyword_group
+from migration_lint.syntax.text import clause_end, clause_text, keyword_group
 
 _SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 
@@ -100,7 +103,32 @@ class ConstraintNotValid(Rule):
         else:
             message = (f"ADD CONSTRAINT {qn} CHECK scans every row of {qt} under an ACCESS EXCLUSIVE lock: reads and "
                        f"writes of {qt} wait until the whole table is checked")
-        return ctx.finding(con, message, help=help_text)
+        return ctx.finding(con, message, help=help_text, fix=self._fix(con, qt, qn, ctx))
+
+    @staticmethod
+    def _fix(con: dict, qt: str, qn: str, ctx: Context) -> Fix | None:
+        """`NOT VALID` at the end of the constraint, then `VALIDATE CONSTRAINT` in a later transaction."""
+        stmt = ctx.statement
+        end = clause_end(ctx.source, stmt, con.get("location"))
+        if end is None or stmt.parent is not None or isinstance(ctx.file_source, MappedSource):
+            return None
+        edits = [edit(ctx, end, end, " NOT VALID")]
+        named = bool(con.get("conname"))
+        if not named:  # name it as PostgreSQL would, so that VALIDATE can name it
+            start = ctx.source.char_offset(con["location"])
+            edits.insert(0, edit(ctx, start, start, f"CONSTRAINT {qn} "))
+        validate = f"ALTER TABLE {qt} VALIDATE CONSTRAINT {qn};"
+        if not ctx.transactions[stmt.index].active and stays_outside(ctx, 1):
+            _, after = statement_span(ctx, stmt)
+            newline = "" if ctx.file_source.text[:after].endswith(("\n", "\r")) else "\n"
+            edits.append(edit(ctx, after, after, f"{newline}{validate}\n"))
+            return Fix("Add the constraint NOT VALID, then validate it", edits, safe=named)
+        target = next_migration(ctx.file, new_name(ctx, "validate"))
+        if target is None or ctx.transactions[stmt.index].explicit:
+            return None
+        for path, content in target.files(validate + "\n").items():
+            edits.append(Edit(1, 1, 1, 1, content, path=str(path)))
+        return Fix("Add the constraint NOT VALID, and validate it in a migration of its own", edits, safe=False)
 
     # -- constraints inside ADD COLUMN --------------------------------------------
     def _inline(self, coldef: dict, table: str, ctx: Context) -> Iterable[Finding]:

@@ -4,8 +4,10 @@ from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
 from migration_lint.facts.locks import ACCESS_EXCLUSIVE, EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE
-from migration_lint.model import Finding, Severity
+from migration_lint.ingest.source import MappedSource
+from migration_lint.model import Finding, Fix, Severity
 from migration_lint.rules.base import Rule
+from migration_lint.rules.fixes import prepend, wraps_non_transactional
 from migration_lint.syntax import ast
 
 _CONFLICTING = {ACCESS_EXCLUSIVE: "ACCESS EXCLUSIVE", SHARE_ROW_EXCLUSIVE: "SHARE ROW EXCLUSIVE",
@@ -92,8 +94,16 @@ class MissingLockTimeout(Rule):
                 f"transaction is using {qr}, {queued} queues behind it for as long as it waits",
                 help=help_text,
                 at=stmt,
+                fix=self._fix(ctx),
             )
             return
+
+    @staticmethod
+    def _fix(ctx: Context) -> Fix | None:
+        if isinstance(ctx.file_source, MappedSource) or wraps_non_transactional(ctx, 1):
+            return None  # one more statement would make the tool run CONCURRENTLY inside a transaction
+        breakpoint = "--> statement-breakpoint\n" if ctx.file.framework == "drizzle" else ""
+        return Fix("Set lock_timeout at the top of the migration", [prepend(ctx, f"SET lock_timeout = '5s';\n{breakpoint}")])
 
     @staticmethod
     def _conflicting_lock(ctx: Context, at: int, sequences: set[str]) -> tuple[str, str] | None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.model import Finding, Severity
+from migration_lint.ingest.source import MappedSource
+from migration_lint.model import Finding, Fix, Severity
 from migration_lint.rules.base import Rule
+from migration_lint.rules.fixes import edit, in_new_migration, new_name, stays_outside
 from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
 from migration_lint.syntax.ast import AlterCommand
@@ -84,7 +86,29 @@ class SetNotNull(Rule):
             f"SET NOT NULL on {qt}.{qc} scans the whole table under an ACCESS EXCLUSIVE lock: reads and writes "
             f"of {qt} wait until every row is checked",
             help=recipe + prisma_edit_hint(ctx),
+            fix=self._fix(cmd, qt, qc, check, ctx) if ctx.pg_version >= 12 else None,
         )
+
+    @staticmethod
+    def _fix(cmd: AlterCommand, qt: str, qc: str, check: str, ctx: Context) -> Fix | None:
+        """The four-step recipe in place of the statement (its only command); VALIDATE and what follows it in
+        a migration of their own when the file runs in one transaction."""
+        stmt = ctx.statement
+        if len(cmd.stmt_node.get("cmds") or ()) != 1:
+            return None
+        add = f"ALTER TABLE {qt} ADD CONSTRAINT {check} CHECK ({qc} IS NOT NULL) NOT VALID"
+        rest = (f"ALTER TABLE {qt} VALIDATE CONSTRAINT {check};\nALTER TABLE {qt} ALTER COLUMN {qc} SET NOT NULL;\n"
+                f"ALTER TABLE {qt} DROP CONSTRAINT {check};")
+        title = "Prove NOT NULL with a CHECK constraint validated apart, then SET NOT NULL without a scan"
+        transaction = ctx.transactions[stmt.index]
+        if not transaction.active and stays_outside(ctx, 3):
+            if stmt.parent is not None or isinstance(ctx.file_source, MappedSource):
+                return None
+            return Fix(title, [edit(ctx, stmt.start, stmt.end, f"{add};\n{rest.rstrip(';')}")])
+        if transaction.explicit:
+            return None
+        return in_new_migration(ctx, stmt, rest, title + " (in a migration of its own)", new_name(ctx, "set_not_null"),
+                                keep=f"{add};\n")
 
     def _primary_key_using_index(self, cmd: AlterCommand, ctx: Context) -> Iterable[Finding]:
         """ADD PRIMARY KEY USING INDEX sets NOT NULL on the index's columns: a scan for each nullable one."""

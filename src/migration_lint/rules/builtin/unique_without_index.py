@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from migration_lint.facts.context import Context
 from migration_lint.model import Finding, Severity
 from migration_lint.rules.base import Rule
+from migration_lint.rules.fixes import new_name, run_outside_transaction
 from migration_lint.rules.recipes import prisma_edit_hint
 from migration_lint.syntax import ast
 from migration_lint.syntax.ast import AlterCommand
@@ -92,9 +93,18 @@ class UniqueWithoutIndex(Rule):
             where = f"ADD CONSTRAINT {qn} {kind}"
         not_null = (" The primary key columns must already be NOT NULL, or ADD PRIMARY KEY scans the table to make "
                     "them so (see `set-not-null`)." if primary else "")
+        fix = None
+        stmt = ctx.statement
+        if not inline and not primary and len(stmt.node.get("cmds") or ()) == 1 and not ctx.transactions[stmt.index].active:
+            # the concurrent build must run outside a transaction: in place only (two new migrations would be
+            # needed where the tool runs the file in one, the index and then the constraint)
+            sql = f"{index_sql}\n{adopt_sql}"
+            fix = run_outside_transaction(ctx, stmt, sql, "Build the unique index concurrently, then add the constraint "
+                                          "with it", new_name(ctx, "concurrently"))
         return ctx.finding(
             con,
             f"{where} builds a unique index on {qt} under an ACCESS EXCLUSIVE lock: reads and writes of {qt} wait "
             "until the whole index is built",
             help=f"Build the index first without blocking: {steps}.{not_null}" + prisma_edit_hint(ctx),
+            fix=fix,
         )
