@@ -97,6 +97,12 @@ def test_json_contract(prisma, capsys):
     assert finding == {
         "rule": "non-concurrent-index", "severity": "error", "line": 4, "column": 33, "end_line": 4,
         "end_column": 47, "message": finding["message"], "help": finding["help"], "url": finding["url"],
+        "fix": finding["fix"],
+    }
+    # Prisma 7.4+ runs a one-statement migration outside a transaction: CONCURRENTLY in place, safe
+    assert finding["fix"] == {
+        "title": finding["fix"]["title"], "safe": True,
+        "edits": [{"line": 4, "column": 13, "end_line": 4, "end_column": 13, "text": " CONCURRENTLY"}],
     }
     assert finding["url"].endswith("/rules/non-concurrent-index.md")
     assert second["risk"] == "MEDIUM"

@@ -194,3 +194,38 @@ def test_no_fix_where_the_author_must_decide(tmp_path, capsys, monkeypatch):
                                         "DO $$ BEGIN ALTER TABLE t ALTER COLUMN id SET NOT NULL; END $$;\n")
     code, out, err = run(["m", "--fix", "--diff", "--unsafe-fixes", "--select", "set-not-null,unique-without-index"], capsys)
     assert out == "" and "0 fixes would change 0 files" in err
+
+
+def test_reports_carry_the_fixes(tmp_path, capsys, monkeypatch):
+    """JSON gives each fix with its edits; SARIF as `fixes` (a created migration is an artifact of its own,
+    named like the linted file); the text report says which fixes --fix applies and which need --unsafe-fixes."""
+    monkeypatch.chdir(tmp_path)
+    prisma(tmp_path, 'CREATE INDEX "Post_authorId_idx" ON "Post" ("authorId");\n'
+                     'ALTER TABLE "Post" ADD CONSTRAINT "Post_id_key" UNIQUE ("id");\n')
+    argv = ["prisma/migrations", "--prisma-version", "6.0", "--select", "non-concurrent-index"]
+    _, out, _ = run([*argv, "--format", "json"], capsys)
+    [finding] = json.loads(out)["files"][1]["findings"]
+    fix = finding["fix"]
+    assert fix["safe"] is False and "migration of its own" in fix["title"]
+    created = "prisma/migrations/20240301000001_add_post_index_concurrently/migration.sql"
+    assert fix["edits"] == [
+        {"line": 1, "column": 1, "end_line": 2, "end_column": 1, "text": ""},
+        {"path": created, "line": 1, "column": 1, "end_line": 1, "end_column": 1,
+         "text": 'CREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post" ("authorId");\n'},
+    ]
+    _, out, _ = run([*argv, "--format", "sarif"], capsys)
+    [result] = json.loads(out)["runs"][0]["results"]
+    [sarif_fix] = result["fixes"]
+    assert sarif_fix["description"]["text"].endswith("(unsafe: review before applying)")
+    assert sarif_fix["properties"] == {"safe": False}
+    assert [c["artifactLocation"]["uri"] for c in sarif_fix["artifactChanges"]] == [
+        "prisma/migrations/20240301000000_add_post_index/migration.sql", created]
+    assert sarif_fix["artifactChanges"][1]["replacements"] == [{
+        "deletedRegion": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1},
+        "insertedContent": {"text": 'CREATE INDEX CONCURRENTLY "Post_authorId_idx" ON "Post" ("authorId");\n'}}]
+    _, out, _ = run(argv, capsys)
+    assert "    fix ([~] --fix --unsafe-fixes): Build the index concurrently, in a migration of its own" in out
+    assert out.rstrip().endswith("[~] 1 more with --fix --unsafe-fixes (they move statements or change "
+                                 "transactions: review them)")
+    _, out, _ = run(["prisma/migrations", "--select", "non-concurrent-index"], capsys)  # Prisma 7.4+: in place
+    assert "    fix ([*] --fix): Build the index concurrently\n" in out and out.rstrip().endswith("[*] 1 fixable with --fix")

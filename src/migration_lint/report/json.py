@@ -6,12 +6,13 @@ from typing import Any
 
 from migration_lint import __version__
 from migration_lint.model import FileReport, Finding, RunReport
+from migration_lint.report.fixes import fix_dict
 from migration_lint.report.sanitize import utf8
 from migration_lint.report.words import impact
 
 
-def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
+def finding_dict(finding: Finding, report: FileReport | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "rule": finding.rule,
         "severity": finding.severity.value,
         "line": finding.line,
@@ -22,6 +23,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "help": utf8(finding.help),
         "url": finding.url,
     }
+    if finding.fix is not None and report is not None:
+        entry["fix"] = fix_dict(report, finding.fix)
+    return entry
 
 
 def file_dict(report: FileReport) -> dict[str, Any]:
@@ -56,7 +60,7 @@ def file_dict(report: FileReport) -> dict[str, Any]:
         "risk": report.risk.value,
         "risk_reason": utf8(report.risk_reason),
         "statements": statements,
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": [finding_dict(f, report) for f in report.findings],
     }
 
 

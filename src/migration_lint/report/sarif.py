@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import quote
 
 from migration_lint import __version__
-from migration_lint.model import RunReport, Severity
+from migration_lint.model import FileReport, Fix, RunReport, Severity
+from migration_lint.report.fixes import edit_path
 from migration_lint.report.sanitize import utf8
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -22,6 +23,25 @@ def artifact_uri(path: str) -> str:
     except UnicodeError:
         raw = utf8(path.replace("\\", "/")).encode("utf-8")
     return quote(raw, safe="/")
+
+
+def _fix(report: FileReport, fix: Fix) -> dict[str, Any]:
+    """SARIF's fix: one artifactChange per file, each edit a replacement (an empty deletedRegion inserts; a
+    migration the fix creates is an artifact that starts empty). Unsafe fixes say so: they need a review."""
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for e in fix.edits:
+        changes.setdefault(edit_path(report, e), []).append({
+            "deletedRegion": {"startLine": e.line, "startColumn": e.column, "endLine": e.end_line,
+                              "endColumn": e.end_column},
+            "insertedContent": {"text": utf8(e.text)},
+        })
+    title = fix.title if fix.safe else f"{fix.title} (unsafe: review before applying)"
+    return {
+        "description": {"text": utf8(title)},
+        "artifactChanges": [{"artifactLocation": {"uri": artifact_uri(path)}, "replacements": replacements}
+                            for path, replacements in changes.items()],
+        "properties": {"safe": fix.safe},
+    }
 
 
 def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
@@ -47,7 +67,7 @@ def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
         uri = artifact_uri(report.file.display)
         for finding in report.findings:
             text = finding.message + (f"\n{finding.help}" if finding.help else "")
-            results.append({
+            result: dict[str, Any] = {
                 "ruleId": finding.rule,
                 "ruleIndex": index.get(finding.rule, 0),
                 "level": _LEVEL[finding.severity],
@@ -59,7 +79,10 @@ def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
                                    "endLine": finding.end_line, "endColumn": finding.end_column},
                     }
                 }],
-            })
+            }
+            if finding.fix is not None:
+                result["fixes"] = [_fix(report, finding.fix)]
+            results.append(result)
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",

@@ -1,4 +1,5 @@
-"""The terminal report: ``path:line:col severity rule-id message`` then the help."""
+"""The terminal report: ``path:line:col severity rule-id message`` then the help and the fix, if any: ``[*]``
+for one `--fix` applies, ``[~]`` for one only `--fix --unsafe-fixes` applies (it needs a review)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def render(run: RunReport, *, color: bool = False, show_statements: bool = True)
             out.append(f"{path}:{finding.line}:{finding.column}: {severity} {finding.rule} {terminal_line(finding.message)}")
             if finding.help:
                 out.append(f"    help: {terminal_line(finding.help)}")
+            if finding.fix is not None:
+                mark = "[*] --fix" if finding.fix.safe else "[~] --fix --unsafe-fixes"
+                out.append(f"    fix ({mark}): {terminal_line(finding.fix.title)}")
         if show_statements:
             for item in report.statements:
                 if item.risk is Risk.LOW:
@@ -45,4 +49,12 @@ def render(run: RunReport, *, color: bool = False, show_statements: bool = True)
     if total == 0 and run.risk is Risk.LOW:
         summary = f"{len(run.files)} file{'s' if len(run.files) != 1 else ''} checked, no findings; overall risk {_paint(run.risk.value, run.risk, color)}"
     out.append(summary)
+    safe = sum(1 for r in run.files for f in r.findings if f.fix is not None and f.fix.safe)
+    unsafe = sum(1 for r in run.files for f in r.findings if f.fix is not None and not f.fix.safe)
+    if safe or unsafe:
+        parts = [f"[*] {safe} fixable with --fix"] if safe else []
+        if unsafe:
+            parts.append(f"[~] {unsafe} more with --fix --unsafe-fixes (they move statements or change "
+                         "transactions: review them)")
+        out.append("; ".join(parts))
     return "\n".join(out) + "\n"
