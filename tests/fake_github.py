@@ -4,7 +4,11 @@ Endpoints: GET /repos/{owner}/{repo}, GET /repos/{owner}/{repo}/pulls/{n},
 GET /repos/{owner}/{repo}/issues/{n}/comments (paginated with `per_page`/`page`
 and Link headers, like GitHub), POST the same path, PATCH
 /repos/{owner}/{repo}/issues/comments/{id}. A body longer than 65,536
-characters is refused with 422, like GitHub does.
+characters is refused with 422, like GitHub does. Reviews: GET
+/repos/{owner}/{repo}/pulls/{n}/files (`files`: the pull request's diff),
+GET /repos/{owner}/{repo}/pulls/{n}/comments (`review_comments`), POST
+/repos/{owner}/{repo}/pulls/{n}/reviews (a comment on a line outside the diff
+is refused with 422, like GitHub) and DELETE /repos/{owner}/{repo}/pulls/comments/{id}.
 
 Faults: `read_only = True` answers writes with 403 "Resource not accessible by
 integration" (a fork's token); `fail(method, path_fragment, status, times,
@@ -54,6 +58,9 @@ class FakeGitHub:
         self.token = token
         self.base_sha = base_sha
         self.comments: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []  # {"filename", "status", "patch"}
+        self.review_comments: list[dict[str, Any]] = []
+        self.reviews: list[dict[str, Any]] = []
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.read_only = False
@@ -104,7 +111,17 @@ class FakeGitHub:
         self.faults.append(Fault(method, fragment, status, times, headers or {}, body))
 
     def writes(self) -> list[Request]:
-        return [r for r in self.requests if r.method in ("POST", "PATCH")]
+        """The writes to the pull request's conversation (the migration-lint comment)."""
+        return [r for r in self.requests if r.method in ("POST", "PATCH") and "/issues/" in r.path]
+
+    def review_writes(self) -> list[Request]:
+        return [r for r in self.requests if r.method in ("POST", "DELETE") and "/pulls/" in r.path]
+
+    def add_file(self, filename: str, text: str) -> None:
+        """A file the pull request adds, whole (its patch is every line, added)."""
+        lines = text.splitlines()
+        self.files.append({"filename": filename, "status": "added",
+                           "patch": f"@@ -0,0 +1,{len(lines)} @@\n" + "\n".join("+" + line for line in lines)})
 
     def marked(self, marker: str = "<!-- migration-lint:comment -->") -> list[dict[str, Any]]:
         return [c for c in self.comments if c["body"].startswith(marker)]
@@ -211,4 +228,66 @@ class FakeGitHub:
                     comment["body"] = text
                     return 200, {}, self._comment_json(comment)
             return 404, {}, {"message": "Not Found"}
+        answer = self._review_api(request, owner_repo)
+        if answer is not None:
+            return answer
         return 404, {}, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+
+    def _right_lines(self, filename: str) -> set[int]:
+        lines: set[int] = set()
+        for item in self.files:
+            if item["filename"] != filename:
+                continue
+            current = 0
+            for row in item.get("patch", "").splitlines():
+                match = re.match(r"@@ -\d+(?:,\d+)? \+(\d+)", row)
+                if match:
+                    current = int(match.group(1))
+                elif row[:1] in (" ", "+"):
+                    lines.add(current)
+                    current += 1
+        return lines
+
+    def _review_comment_json(self, comment: dict[str, Any]) -> dict[str, Any]:
+        base = f"{self.url}/repos/{self.repo}"
+        return {**comment, "url": f"{base}/pulls/comments/{comment['id']}",
+                "html_url": f"https://github.example/{self.repo}/pull/{self.pr}#discussion_r{comment['id']}",
+                "pull_request_url": f"{base}/pulls/{self.pr}", "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z", "user": {"login": "github-actions[bot]", "id": 1, "type": "Bot"}}
+
+    def _review_api(self, request: Request, owner_repo: str) -> tuple[int, dict[str, str], Any] | None:
+        path = request.path
+        match = re.fullmatch(f"/repos/{owner_repo}/pulls/(\\d+)/(files|comments|reviews)", path)
+        if match and int(match.group(1)) != self.pr:
+            return 404, {}, {"message": "Not Found"}
+        if match and request.method == "GET" and match.group(2) == "files":
+            return 200, {}, [{"sha": "2" * 40, "additions": 1, "deletions": 0, "changes": 1, **f} for f in self.files]
+        if match and request.method == "GET" and match.group(2) == "comments":
+            return 200, {}, [self._review_comment_json(c) for c in self.review_comments]
+        if match and request.method == "POST" and match.group(2) == "reviews":
+            if self.read_only:
+                return 403, {}, {"message": "Resource not accessible by integration"}
+            body = request.body or {}
+            for comment in body.get("comments", []):
+                wanted = range(comment.get("start_line", comment["line"]), comment["line"] + 1)
+                if not set(wanted) <= self._right_lines(comment["path"]):
+                    return 422, {}, {"message": "Unprocessable Entity", "errors": [
+                        "Line could not be resolved"]}
+            self._next_id += 1
+            review = {"id": self._next_id, "body": body.get("body", ""), "state": "COMMENTED",
+                      "commit_id": "1" * 40, "user": {"login": "github-actions[bot]", "id": 1, "type": "Bot"},
+                      "html_url": f"https://github.example/{self.repo}/pull/{self.pr}#pullrequestreview-{self._next_id}",
+                      "submitted_at": "2026-01-01T00:00:00Z"}
+            self.reviews.append(review)
+            for comment in body.get("comments", []):
+                self._next_id += 1
+                self.review_comments.append({"id": self._next_id, "pull_request_review_id": review["id"], **comment})
+            return 200, {}, review
+        match = re.fullmatch(f"/repos/{owner_repo}/pulls/comments/(\\d+)", path)
+        if match and request.method == "DELETE":
+            if self.read_only:
+                return 403, {}, {"message": "Resource not accessible by integration"}
+            before = len(self.review_comments)
+            self.review_comments = [c for c in self.review_comments if c["id"] != int(match.group(1))]
+            return (204, {}, None) if len(self.review_comments) < before else (404, {}, {"message": "Not Found"})
+        return None

@@ -407,3 +407,112 @@ def test_sarif_for_a_file_that_cannot_be_found(tmp_path, capsys, monkeypatch):
     (result,) = run["results"]
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "parse-error"
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+
+
+# -- inline suggestions ----------------------------------------------------------------------------
+MIGRATION = "prisma/migrations/20260301120000_add_company_size_to_client_kpi/migration.sql"
+
+
+def _suggestions(fake: FakeGitHub) -> list[dict]:
+    return [c for c in fake.review_comments if c["body"].startswith("<!-- migration-lint:suggestion")]
+
+
+def test_fixes_become_one_review_of_suggestions(actions, fake, project, capsys):
+    fake.add_file(MIGRATION, BAD)
+    assert run_review() == 1
+    err = capsys.readouterr().err
+    assert len(fake.reviews) == 1 and fake.reviews[0]["body"].startswith("migration-lint suggests 2 fixes")
+    by_line = {c["line"]: c for c in _suggestions(fake)}
+    assert sorted(by_line) == [1, 2]
+    # lock_timeout goes above line 1: the suggestion replaces line 1 by two lines
+    assert by_line[1]["path"] == MIGRATION and by_line[1]["side"] == "RIGHT" and "start_line" not in by_line[1]
+    assert ("```suggestion\nSET lock_timeout = '5s';\nALTER TABLE \"ClientKpi\" ADD COLUMN \"companySize\" integer "
+            "NOT NULL;\n```") in by_line[1]["body"]
+    assert ('```suggestion\nCREATE INDEX CONCURRENTLY "ClientKpi_companySize_idx" ON "ClientKpi"("companySize");\n```'
+            in by_line[2]["body"])
+    assert "/rules/non-concurrent-index.md" in by_line[2]["body"]
+    assert "suggested 2 fixes" in err
+
+    # a second run with the same findings posts nothing new
+    assert run_review() == 1
+    assert len(fake.reviews) == 1 and len(_suggestions(fake)) == 2
+    assert "the suggested fixes are up to date" in capsys.readouterr().err
+
+    # once the index is fixed, its suggestion is deleted; the other stays
+    fixed = BAD.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY")
+    write(project, fixed)
+    fake.files.clear()
+    fake.add_file(MIGRATION, fixed)
+    run_review()
+    assert [c["line"] for c in _suggestions(fake)] == [1] and len(fake.reviews) == 1
+    assert "removed 1 outdated suggestion" in capsys.readouterr().err
+
+
+def test_no_suggestion_outside_the_diff_or_for_a_new_migration(actions, fake, project, capsys):
+    """Lines the pull request did not touch cannot take a comment; a fix that creates a migration cannot be a
+    suggestion (Prisma 6 runs the file in one transaction: CONCURRENTLY moves to a migration of its own)."""
+    fake.files.append({"filename": MIGRATION, "status": "modified", "patch": "@@ -2,1 +2,1 @@\n-x\n+y"})
+    assert run_review("--select", "missing-lock-timeout,non-concurrent-index", "--prisma-version", "6.0") == 1
+    assert not fake.reviews and not _suggestions(fake)
+    assert [r for r in fake.review_writes()] == []
+
+
+def test_suggestions_on_a_read_only_token_are_a_warning(actions, fake, project, capsys):
+    fake.add_file(MIGRATION, BAD)
+    assert run_review() == 1
+    fake.read_only = True
+    write(project, BAD.replace("integer", "bigint"))
+    fake.files.clear()
+    fake.add_file(MIGRATION, BAD.replace("integer", "bigint"))
+    assert run_review() == 1  # the comment cannot be updated either: the existing fallback
+    out = capsys.readouterr().out
+    assert "posted no pull request comment" in out
+
+
+def test_a_failing_review_post_does_not_fail_the_run(actions, fake, project, capsys):
+    fake.add_file(MIGRATION, BAD)
+    fake.fail("POST", "/reviews", 403, body={"message": "Resource not accessible by integration"})
+    assert run_review() == 1
+    out = capsys.readouterr().out
+    assert "::warning::migration-lint posted no inline suggestions" in out and len(fake.comments) == 1
+
+
+def test_no_suggestions_flag(actions, fake, project):
+    fake.add_file(MIGRATION, BAD)
+    run_review("--no-suggestions")
+    assert not fake.reviews and not [r for r in fake.requests if "/pulls/7/" in r.path]
+
+
+def test_commentable_lines_follow_the_hunks():
+    from migration_lint.cli.review.suggestions import Suggestion, commentable, in_diff
+
+    patch = "@@ -1,3 +1,4 @@\n ctx\n-old\n+new\n+added\n ctx2\n\\ No newline at end of file\n@@ -10,1 +11,2 @@\n x\n+y"
+    lines = commentable(patch)
+    assert lines == {1: 1, 2: 1, 3: 1, 4: 1, 11: 2, 12: 2}
+    def s(a, b):
+        return Suggestion("f.sql", a, b, "r", "t", True, "")
+    diff = {"f.sql": lines}
+    assert in_diff(s(2, 4), diff) and not in_diff(s(4, 11), diff) and not in_diff(s(5, 5), diff)
+    assert not in_diff(s(1, 1), {"other.sql": lines})
+
+
+def test_a_statement_on_several_lines_is_one_multi_line_suggestion(actions, fake, project, capsys):
+    sql = 'CREATE INDEX "ClientKpi_companySize_idx"\n    ON "ClientKpi"("clientId");\n'
+    write(project, sql)
+    fake.add_file(MIGRATION, sql)
+    run_review("--select", "non-concurrent-index")
+    [comment] = _suggestions(fake)
+    assert comment["line"] == 1 and "start_line" not in comment  # CONCURRENTLY goes into line 1 only
+    assert '```suggestion\nCREATE INDEX CONCURRENTLY "ClientKpi_companySize_idx"\n```' in comment["body"]
+
+
+def test_a_fix_replacing_several_lines_is_a_multi_line_suggestion(actions, fake, project):
+    sql = 'ALTER TABLE "Client"\n    ALTER COLUMN "currency" SET NOT NULL;\n'
+    write(project, sql)
+    fake.add_file(MIGRATION, sql)
+    run_review("--select", "set-not-null")
+    [comment] = _suggestions(fake)
+    assert (comment["start_line"], comment["line"], comment["start_side"]) == (1, 2, "RIGHT")
+    assert ('```suggestion\nALTER TABLE "Client" ADD CONSTRAINT "Client_currency_not_null" CHECK (currency IS NOT NULL) '
+            'NOT VALID;\n') in comment["body"]
+    assert 'ALTER TABLE "Client" DROP CONSTRAINT "Client_currency_not_null";\n```' in comment["body"]

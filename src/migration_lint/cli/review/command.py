@@ -31,7 +31,7 @@ import sys
 
 from migration_lint.cli.common import EXIT_USAGE, UsageError, _check_parser, _err, build_linter, emit, exit_code, use_color
 from migration_lint.cli.review.context import GitHubContext, github_context
-from migration_lint.cli.review.github import CommentError, post_comment, redact
+from migration_lint.cli.review.github import CommentError, post_comment, post_suggestions, redact
 
 SUMMARY_BUDGET = 1_000_000  # the job summary takes up to 1 MiB per step
 
@@ -48,6 +48,8 @@ def _parser():
     group.add_argument("--diff", metavar="BASE", help="lint only migrations changed since BASE (default in a pull request: its base commit)")
     group.add_argument("--no-diff", action="store_true", help="lint every migration under PATH, even in a pull request")
     group.add_argument("--no-comment", action="store_true", help="do not comment on the pull request (job summary and outputs only)")
+    group.add_argument("--no-suggestions", action="store_true",
+                       help="do not post the fixes as inline ```suggestion review comments on the changed lines")
     group.add_argument("--token", metavar="TOKEN", help="GitHub token (default: $GITHUB_TOKEN); never printed")
     group.add_argument("--repo", metavar="OWNER/NAME", help="repository (default: $GITHUB_REPOSITORY)")
     group.add_argument("--pr", type=int, metavar="NUMBER", help="pull request number (default: from $GITHUB_EVENT_PATH)")
@@ -145,6 +147,8 @@ def _review(argv: list[str]) -> int:
                 _err(done + (f": {result.url}" if result.url and result.action != "skipped" else ""))
             except CommentError as exc:
                 problem = redact(str(exc), context.token)
+            if problem is None and not args.no_suggestions:
+                _suggest(run, context)
         if problem:
             if context.fork:
                 problem += " (this pull request comes from a fork: its workflow token is read-only)"
@@ -196,6 +200,26 @@ def _lint(args, linter, config, registry, base: str | None, context: GitHubConte
     if not run.files:
         _err("no migration changed since " + base if base is not None else "no migration files found")
     return run, scope
+
+
+def _suggest(run, context: GitHubContext) -> None:
+    """The fixes as inline suggestions; a failure is a warning only (the comment is the report)."""
+    from migration_lint.ingest.gitdiff import GitError, repository_root
+
+    try:
+        root = repository_root()
+    except GitError:
+        root = None
+    try:
+        done = post_suggestions(run, context, root)
+    except CommentError as exc:
+        problem = redact(str(exc), context.token)
+        if context.fork:
+            problem += " (this pull request comes from a fork: its workflow token is read-only)"
+        _annotate("warning", f"migration-lint posted no inline suggestions: {problem}. The fixes are in the comment.")
+        return
+    if done:
+        _err(done)
 
 
 def _append(path: str, text: str) -> None:

@@ -231,3 +231,49 @@ def post_comment(run, context: GitHubContext, *, scope: str = "", trace_note: st
 def redact(text: str, token: str | None) -> str:
     """The text with the token masked."""
     return text.replace(token, "***") if token else text
+
+
+def post_suggestions(run, context: GitHubContext, root) -> str:
+    """Post the fixes as inline ```suggestion comments (one review), delete the outdated ones. Returns what
+    was done, for the log. Raises CommentError."""
+    from github import GithubException
+
+    from migration_lint.cli.review import suggestions as sg
+
+    budget = _Budget(RETRY.max_total_wait)
+    wanted = sg.suggestions(run, root)
+    try:
+        gh = _github(context)
+        repo = _call(lambda: gh.get_repo(context.repo), budget, "reading the repository")
+        pull = _call(lambda: repo.get_pull(context.pr), budget, "reading the pull request")
+        posted = _call(lambda: [c for c in pull.get_review_comments() if sg.key_of(c.body or "")], budget,
+                       "listing the review comments")
+        if not wanted and not posted:
+            return ""
+        diff: dict[str, dict[int, int]] = {}
+        if wanted:
+            diff = _call(lambda: {f.filename: sg.commentable(f.patch) for f in pull.get_files()}, budget,
+                         "listing the changed files")
+        todo = sg.plan(wanted, diff, posted)
+        for comment in todo.delete:
+            _call(comment.delete, budget, "deleting an outdated suggestion")
+        if todo.create:
+            count = len(todo.create)
+            body = (f"migration-lint suggests {count} fix{'es' if count != 1 else ''} for the migrations "
+                    "(the pull request comment has the full report).")
+            _call(lambda: pull.create_review(body=body, event="COMMENT", comments=[s.comment() for s in todo.create]),
+                  budget, "posting the suggestions")
+        if not todo.create and not todo.delete:
+            return "the suggested fixes are up to date" if todo.kept else ""
+        parts = [f"suggested {len(todo.create)} fix{'es' if len(todo.create) != 1 else ''}"] if todo.create else []
+        if todo.delete:
+            parts.append(f"removed {len(todo.delete)} outdated suggestion{'s' if len(todo.delete) != 1 else ''}")
+        return ", ".join(parts)
+    except CommentError:
+        raise
+    except GithubException as exc:
+        raise CommentError(_describe(exc, "posting the suggestions")) from None
+    except Exception as exc:
+        if _transient(exc):
+            raise CommentError(_describe(exc, "posting the suggestions", gave_up=True)) from None
+        raise CommentError(f"the GitHub client failed: {type(exc).__name__}") from None
