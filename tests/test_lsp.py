@@ -241,3 +241,42 @@ def test_a_fix_that_creates_a_migration_is_a_create_file_then_its_text(client, t
     assert client.request("shutdown", None) is None
     client.notify("exit", None)
     assert client.close() == 0
+
+
+def test_positions_are_in_utf16_units_and_crlf_lines(client, tmp_path):
+    """A character outside the BMP counts two UTF-16 units before the finding; CRLF is one line break."""
+    _, second = _prisma(tmp_path)
+    _initialize(client, tmp_path)
+    text = 'SELECT 1;\r\n/* \U0001F600 */ CREATE INDEX "i" ON "Post" ("a");\r\n'
+    uri = _open(client, second, text)
+    index = next(d for d in client.diagnostics(uri, version=1) if d["code"] == "non-concurrent-index")
+    assert index["range"] == {"start": {"line": 1, "character": 29}, "end": {"line": 1, "character": 41}}
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 12}})
+    assert "SHARE" in hover["contents"]["value"]
+    assert hover["range"]["start"] == {"line": 1, "character": 9}
+    actions = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": uri}, "range": index["range"], "context": {"diagnostics": [index]}})
+    concurrent = next(a for a in actions if a["title"] == "Build the index concurrently")
+    (edit,) = concurrent["edit"]["documentChanges"][0]["edits"]
+    assert edit["range"]["start"] == {"line": 1, "character": 21}
+    assert client.request("shutdown", None) is None
+    client.notify("exit", None)
+    assert client.close() == 0
+
+
+def test_saving_an_earlier_migration_lints_the_open_later_ones_again(client, tmp_path):
+    first, second = _prisma(tmp_path)
+    _initialize(client, tmp_path)
+    uri = _open(client, second, 'ALTER TABLE "Post" ALTER COLUMN "a" SET NOT NULL;\n')
+    before = {d["code"] for d in client.diagnostics(uri, version=1)}
+    first_uri = _open(client, first, INIT)
+    client.diagnostics(first_uri, version=1)
+    changed = 'CREATE TABLE "Post" ("id" serial PRIMARY KEY, "a" text);\nCREATE TABLE "Other" ("id" int);\n'
+    first.write_text(changed)
+    client.notify("textDocument/didSave", {"textDocument": {"uri": first_uri}})
+    client.diagnostics(first_uri)
+    again = {d["code"] for d in client.diagnostics(uri)}  # published again without an edit of its own
+    assert again == before
+    assert client.request("shutdown", None) is None
+    client.notify("exit", None)
+    assert client.close() == 0
