@@ -42,6 +42,14 @@ def test_without_pygls_the_command_says_what_to_install(monkeypatch, capsys):
     assert len(captured.err.strip().splitlines()) == 1
 
 
+def test_a_bad_configuration_named_on_the_command_line_is_a_usage_error(tmp_path, capsys):
+    pytest.importorskip("pygls")
+    bad = tmp_path / "migration-lint.toml"
+    bad.write_text("select = ['no-such-rule']\n")
+    assert cli.main(["lsp", "--config", str(bad)]) == 2
+    assert "no-such-rule" in capsys.readouterr().err
+
+
 # -- the analysis, without the protocol ------------------------------------------------------------
 def _analyzer():
     from migration_lint.cli.lsp.analysis import Analyzer
@@ -209,6 +217,11 @@ def test_a_client_session_diagnostics_hover_code_action_and_fix(client, tmp_path
     assert "non-concurrent-index" in {d["code"] for d in client.diagnostics(uri, version=3)}
     client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
     assert client.diagnostics(uri) == []
+
+    # a buffer without a file is linted alone (no history: the table is unknown, the index still blocks writes)
+    untitled = "untitled:Untitled-1"
+    client.notify("textDocument/didOpen", {"textDocument": {"uri": untitled, "languageId": "sql", "version": 1, "text": INDEX}})
+    assert "non-concurrent-index" in {d["code"] for d in client.diagnostics(untitled, version=1)}
 
     assert client.request("shutdown", None) is None
     client.notify("exit", None)

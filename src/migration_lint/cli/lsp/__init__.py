@@ -29,5 +29,14 @@ def cmd_lsp(argv: list[str]) -> int:
             raise
         _err(INSTALL_HINT)
         return EXIT_USAGE
+    if args.config:  # a configuration named on the command line must be valid; found ones are reported in the editor
+        from migration_lint.config import ConfigError, check_rule_ids, load_config
+        from migration_lint.rules.registry import all_rules
+
+        try:
+            check_rule_ids(load_config(Path(args.config), search=False), set(all_rules()))
+        except (ConfigError, ValueError) as exc:
+            _err(str(exc))
+            return EXIT_USAGE
     serve(Path(args.config) if args.config else None, use_config=not args.no_config)
     return EXIT_OK
