@@ -257,10 +257,11 @@ def test_a_fix_that_creates_a_migration_is_a_create_file_then_its_text(client, t
 
 
 def test_positions_are_in_utf16_units_and_crlf_lines(client, tmp_path):
-    """A character outside the BMP counts two UTF-16 units before the finding; CRLF is one line break."""
+    """A character outside the BMP counts two UTF-16 units before the finding; CRLF is one line break, U+2028
+    none (as the protocol counts lines)."""
     _, second = _prisma(tmp_path)
     _initialize(client, tmp_path)
-    text = 'SELECT 1;\r\n/* \U0001F600 */ CREATE INDEX "i" ON "Post" ("a");\r\n'
+    text = 'SELECT 1; -- a\u2028b\r\n/* \U0001F600 */ CREATE INDEX "i" ON "Post" ("a");\r\n'
     uri = _open(client, second, text)
     index = next(d for d in client.diagnostics(uri, version=1) if d["code"] == "non-concurrent-index")
     assert index["range"] == {"start": {"line": 1, "character": 29}, "end": {"line": 1, "character": 41}}

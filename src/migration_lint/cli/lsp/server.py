@@ -7,6 +7,7 @@ the document's position codec.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ class MigrationLintServer(LanguageServer):
             return
         analyzer = self.analyzer_for(path)
         report = analyzer.lint(path, document.source, name=Path(document.filename or "buffer.sql").name)
-        lines = list(document.lines)
+        lines = _lines(document.source)
         linted = self.linted[uri] = _Linted(document.version, report, lines, Source(document.source))
         diagnostics = [self.diagnostic(linted, f) for f in report.findings]
         self.text_document_publish_diagnostics(
@@ -212,6 +213,12 @@ class MigrationLintServer(LanguageServer):
                 text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
                 edits=[types.TextEdit(range=types.Range(start=start, end=start), new_text="".join(e.text for e in edits))]))
         return types.WorkspaceEdit(document_changes=changes)
+
+
+def _lines(text: str) -> list[str]:
+    """The lines as the protocol counts them (and the linter): broken at \\n, \\r\\n and a lone \\r only, unlike
+    str.splitlines (which also breaks at form feeds and U+2028)."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
 
 
 def _path_of(document: TextDocument) -> Path | None:
