@@ -1,4 +1,4 @@
-"""Command line: the check command and the side commands (rules, explain, docs, stats, review, trace).
+"""Command line: the check command and the side commands (rules, explain, docs, stats, review, trace, lsp).
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
 2 usage, configuration or plugin error. Each command is imported only when it runs.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from migration_lint.cli.common import EXIT_OK, EXIT_USAGE, UsageError, _err
 
-COMMANDS = ("check", "rules", "explain", "docs", "stats", "review", "trace")
+COMMANDS = ("check", "rules", "explain", "docs", "stats", "review", "trace", "lsp")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from migration_lint.cli.trace.command import cmd_trace
 
             return cmd_trace(rest)
+        if command == "lsp":
+            from migration_lint.cli.lsp import cmd_lsp
+
+            return cmd_lsp(rest)
         from migration_lint.cli.check import cmd_check
 
         return cmd_check(rest)
