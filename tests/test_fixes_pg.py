@@ -51,6 +51,7 @@ class Case:
     args: list[str] = field(default_factory=list)
     files_after: int = 2  # migrations in the folder once fixed
     long_lock: bool = True  # the original holds a write-blocking lock while it scans (the check can fail)
+    layout: str = "prisma"
 
 
 CASES = [
@@ -58,6 +59,11 @@ CASES = [
     Case("create-index-prisma-6", "non-concurrent-index",
          'ALTER TABLE "Post" ADD COLUMN "views" INTEGER;\nCREATE INDEX "Post_views_idx" ON "Post"("views");\n',
          ["--prisma-version", "6.0"], files_after=3),
+    Case("create-index-golang-migrate", "non-concurrent-index",
+         'ALTER TABLE "Post" ADD COLUMN "views" INTEGER;\nCREATE INDEX "Post_views_idx" ON "Post"("views");\n',
+         files_after=3, layout="golang-migrate"),
+    Case("set-not-null-golang-migrate", "set-not-null", 'ALTER TABLE "Post" ALTER COLUMN "authorId" SET NOT NULL;\n',
+         files_after=3, layout="golang-migrate"),
     Case("drop-index", "non-concurrent-index", 'DROP INDEX "Post_title_idx";\n', long_lock=False),
     Case("reindex", "non-concurrent-index", 'REINDEX INDEX "Post_title_idx";\n'),
     Case("foreign-key", "constraint-not-valid",
@@ -72,7 +78,14 @@ CASES = [
 ]
 
 
-def _folder(root: Path, sql: str) -> Path:
+def _folder(root: Path, sql: str, layout: str = "prisma") -> Path:
+    if layout == "golang-migrate":
+        migrations = root / "db" / "migrations"
+        migrations.mkdir(parents=True)
+        for name, text in {"000001_init": HISTORY, "000002_change_post": sql}.items():
+            (migrations / f"{name}.up.sql").write_text(text, encoding="utf-8")
+            (migrations / f"{name}.down.sql").write_text("-- nothing\n", encoding="utf-8")
+        return migrations
     migrations = root / "prisma" / "migrations"
     for name, text in {"20240101000000_init": HISTORY, "20240301000000_change_post": sql}.items():
         (migrations / name).mkdir(parents=True)
@@ -119,14 +132,15 @@ def _schema(server: PostgresServer, url: str) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fix_keeps_the_schema_and_drops_the_long_lock(case, pg_server, tmp_path, capsys):  # noqa: F811
-    original = _folder(tmp_path / "original", case.sql)
-    fixed = _folder(tmp_path / "fixed", case.sql)
+    original = _folder(tmp_path / "original", case.sql, case.layout)
+    fixed = _folder(tmp_path / "fixed", case.sql, case.layout)
     before = _rules(original, case.args, capsys)
     assert case.rule in before, before
 
     assert main([str(fixed), "--fix", "--unsafe-fixes", "--no-config", "--no-cache", *case.args]) in (0, 1)
     capsys.readouterr()
-    assert len(list(fixed.glob("*/migration.sql"))) == case.files_after
+    up = "*.up.sql" if case.layout == "golang-migrate" else "*/migration.sql"
+    assert len(list(fixed.glob(up))) == case.files_after
     after = _rules(fixed, case.args, capsys)
     assert case.rule not in after, after
     assert set(after) <= set(before), f"the fix made new findings: {sorted(set(after) - set(before))}"
@@ -148,7 +162,7 @@ def _long_locks(trace: dict[str, Any]) -> list[str]:
     PostgreSQL shows it) while they scan or rewrite."""
     found = []
     for file in trace["files"]:
-        if "_init" in file["path"]:
+        if "_init" in file["path"] or "000001" in file["path"]:
             continue
         for stmt in file["statements"]:
             held = {lock["relation"] for lock in stmt["trace"]["locks"]
