@@ -36,12 +36,9 @@ each case the database is checked to be empty.
 from __future__ import annotations
 
 import inspect
-import os
-import pwd
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,9 +47,8 @@ from typing import Any
 
 import pytest
 from lock_cases import CASES, Case
-from pg_fixtures import PG_VERSIONS
+from pg_fixtures import PG_VERSIONS, server_owned_dir
 
-from migration_lint.cli.trace.account import SERVICE_USER
 from migration_lint.cli.trace.catalog import Rel, fold_locks, identifiers, relations
 from migration_lint.cli.trace.server import PostgresServer
 from migration_lint.facts import locks
@@ -401,14 +397,6 @@ def case_env(request: pytest.FixtureRequest, version_envs: Callable[[int], Versi
         module_db.execute(_RESET_SQL)
 
 
-def _server_owned_dir() -> str:
-    path = tempfile.mkdtemp(prefix="lint_ts_")
-    if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVICE_USER)
-        os.chown(path, user.pw_uid, user.pw_gid)
-    return path
-
-
 def _cluster_objects(server: PostgresServer) -> tuple[dict[str, str | None], Callable[[], None]]:
     """A role and a second tablespace shared by a version's cases (cluster-wide objects), and their removal."""
     made: dict[str, str | None] = {"role": None, "tablespace": None}
@@ -418,7 +406,7 @@ def _cluster_objects(server: PostgresServer) -> tuple[dict[str, str | None], Cal
             admin.execute(f"CREATE ROLE {ROLE}")
         made["role"] = ROLE
         try:
-            ts_dir = _server_owned_dir()
+            ts_dir = server_owned_dir("lint_ts_")
             admin.execute(f"CREATE TABLESPACE {TABLESPACE} LOCATION '{ts_dir}'")
             made["tablespace"] = TABLESPACE
         except Exception as exc:
@@ -522,7 +510,7 @@ def test_lock_model_matches_postgres(version: int, case: Case, case_env: Version
     made_dirs: list[str] = []
     sql = case.sql.replace("{db}", dbname)
     if "{tsdir}" in sql:
-        made_dirs.append(_server_owned_dir())
+        made_dirs.append(server_owned_dir("lint_ts_"))
         sql = sql.replace("{tsdir}", made_dirs[0])
     setup = case.setup + (_STALL_SQL if case.stall else "")
     try:

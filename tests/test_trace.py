@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -30,12 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_fixtures import pg_server  # noqa: F401
+from pg_fixtures import pg_server, server_owned_dir  # noqa: F401
 
 from migration_lint.cli import main
 from migration_lint.cli.trace import run as trace_run
 from migration_lint.cli.trace import server as pgserver
-from migration_lint.cli.trace.account import SERVICE_USER
 from migration_lint.cli.trace.binaries import PG_BIN_ENV, PG_HOME_ENV, bin_env, installed_bin_dir
 from migration_lint.cli.trace.database import cannot_run_in_transaction
 from migration_lint.cli.trace.errors import PostgresUnavailable
@@ -185,14 +183,6 @@ def _covered_entries() -> set[str]:
     return covered
 
 
-def _server_owned_dir() -> str:
-    path = tempfile.mkdtemp(prefix="trace_ts_")
-    if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVICE_USER)
-        os.chown(path, user.pw_uid, user.pw_gid)
-    return path
-
-
 @pytest.mark.postgres
 def test_every_statement_kind_of_the_model_matches_postgres(pg_server, tmp_path, recorder):  # noqa: F811
     from test_locks_pg import _model_entries
@@ -200,7 +190,7 @@ def test_every_statement_kind_of_the_model_matches_postgres(pg_server, tmp_path,
     missing = sorted(_model_entries() - _covered_entries() - set(NOT_COVERED))
     assert not missing, f"no statement in tests/trace_cases/coverage exercises: {missing}"
 
-    tablespace = _server_owned_dir()
+    tablespace = server_owned_dir("trace_ts_")
     try:
         config = tmp_path / "migration-lint.toml"
         config.write_text(f'placeholders = {{ tsdir = "{tablespace}" }}\n', encoding="utf-8")
