@@ -540,3 +540,37 @@ def test_plugin_scan_finds_declared_entry_points(tmp_path, monkeypatch):
     assert registry._may_have_plugins() is False
     (info / "entry_points.txt").write_text("[migration_lint.rules]\nacme = acme_rules:rules\n")
     assert registry._may_have_plugins() is True
+
+
+# -- the per-rule summary and --quiet --------------------------------------------------------------
+EXAMPLE_MIGRATIONS = str(Path(__file__).resolve().parent.parent / "examples" / "prisma" / "migrations")
+
+
+def test_text_report_counts_findings_per_rule(capsys):
+    code, out, _ = run([EXAMPLE_MIGRATIONS, "--color", "never"], capsys)
+    assert code == 1
+    tail = out[out.index("findings per rule:"):].splitlines()
+    assert tail[1].split() == ["3", "missing-lock-timeout", "(3", "info)"]  # the most frequent first
+    rules = [line.split()[1] for line in tail[1:] if line.startswith("  ")]
+    assert len(rules) == len(set(rules)) == 8 and "set-not-null" in rules
+    assert tail[-1].startswith("4 files checked, 3 errors, 4 warnings, 3 info")
+
+
+def test_no_per_rule_summary_without_findings(tmp_path, capsys):
+    (tmp_path / "001_create_t.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    code, out, _ = run([str(tmp_path), "--color", "never", "--select", "set-not-null"], capsys)
+    assert code == 0 and "findings per rule" not in out
+
+
+def test_quiet_shows_only_findings_and_the_summary(capsys):
+    code, out, _ = run([EXAMPLE_MIGRATIONS, "--color", "never", "--quiet"], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[-1].startswith("4 files checked, 3 errors")
+    body = lines[:-1]
+    assert len(body) == 10 and all(" error " in line or " warning " in line or " info " in line for line in body)
+    assert "help:" not in out and "findings per rule" not in out and "migration risk" not in out and ": risk " not in out
+    # the same findings as without --quiet
+    _, full, _ = run([EXAMPLE_MIGRATIONS, "--color", "never"], capsys)
+    assert all(line in full.splitlines() for line in body)
+    assert run([EXAMPLE_MIGRATIONS, "-q", "--format", "json"], capsys)[1] == run([EXAMPLE_MIGRATIONS, "--format", "json"], capsys)[1]

@@ -131,7 +131,7 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
 
         output: str | bytes = render_bytes(run)
     else:
-        output = render(fmt, run, color=use_color(args, fmt), registry=registry)
+        output = render(fmt, run, color=use_color(args, fmt), registry=registry, quiet=args.quiet)
     if not emit(output, args):
         return EXIT_USAGE
     return exit_code(run, config.fail_on)
@@ -167,7 +167,7 @@ def _fix(args: argparse.Namespace, linter, config, registry, files, problems, wa
     fmt = args.format or "text"
     from migration_lint.report import render
 
-    if not emit(render(fmt, run, color=use_color(args, fmt), registry=registry), args):
+    if not emit(render(fmt, run, color=use_color(args, fmt), registry=registry, quiet=args.quiet), args):
         return EXIT_USAGE
     _err(f"applied {outcome.applied} fix{'es' if outcome.applied != 1 else ''} to "
          f"{count} file{'s' if count != 1 else ''}{more}")

@@ -48,6 +48,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="migrations not deployed anywhere yet (files, folders, globs; repeatable): the tables they "
                         "create count as empty for the migrations after them")
     parser.add_argument("--stats", metavar="FILE", help="table sizes from `migration-lint stats`: size-aware risk and duration estimates")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="text report: only the findings (no help, no statement risks, no per-rule counts) and the summary line")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, honours NO_COLOR)")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
     _common(parser)

@@ -116,7 +116,7 @@ def _review(argv: list[str]) -> int:
     fmt = args.format or ("github" if context.in_actions else "text")
     from migration_lint.report import render
 
-    output = render(fmt, run, color=use_color(args, fmt), registry=registry)
+    output = render(fmt, run, color=use_color(args, fmt), registry=registry, quiet=args.quiet)
     if not emit(output, args):
         return EXIT_USAGE
 
