@@ -76,6 +76,8 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     cache: bool = True  # reuse reports of unchanged migrations (cache.py)
     source: str | None = None  # the file it came from (not a key)
+    prisma_version_from: str | None = None  # where prisma_version came from: None (the default), a file, --prisma-version
+
 
     def __post_init__(self) -> None:
         self.pg_version = parse_pg_version(self.pg_version)
@@ -86,7 +88,7 @@ class Config:
         return parse_version_tuple(self.prisma_version) < parse_version_tuple(CURRENT_PRISMA)
 
 
-_KEYS = {f.name for f in fields(Config)} - {"source"}
+_KEYS = {f.name for f in fields(Config)} - {"source", "prisma_version_from"}
 
 
 def _validate(data: dict[str, Any], source: str) -> Config:
@@ -132,7 +134,7 @@ def _validate(data: dict[str, Any], source: str) -> Config:
     values = model.model_dump()
     if values.get("stats"):
         values["stats"] = str(Path(source).parent / values["stats"])
-    return Config(**values, source=source)
+    return Config(**values, source=source, prisma_version_from=source if "prisma_version" in model.model_fields_set else None)
 
 
 def find_config(start: Path | None = None) -> Path | None:

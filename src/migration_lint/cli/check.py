@@ -70,15 +70,19 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
     walked: list[Path] = []
     paths = [p for p in args.paths if p != "-"]
     gone: list[MigrationFile] = []
+    unsupported: list = []
     if paths:
+        from migration_lint.cli.scope import unsupported_providers
+
         found = discover(paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
         problems.extend(found.problems)
         walked = found.walked
+        candidates, unsupported = unsupported_providers(found.files, linter)
         if args.diff:
             from migration_lint.cli.scope import GitError, changed
 
             try:
-                scope = changed(args.diff, found.files, paths, config)
+                scope = changed(args.diff, candidates, paths, config)
             except GitError as exc:
                 _err(str(exc))
                 return EXIT_USAGE
@@ -89,7 +93,7 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
             files.extend(scope.files)
             gone = scope.gone
         else:
-            files.extend(found.files)
+            files.extend(candidates)
     if "-" in args.paths:
         data = sys.stdin.buffer.read()
         from migration_lint.ingest.source import decode
@@ -118,6 +122,7 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         from migration_lint.ingest.gitdiff import deleted_reports
 
         run.files.extend(deleted_reports(linter, gone))
+    run.files.extend(unsupported)
     for path, message in problems:
         run.files.append(linter.problem_report(path, message))
     if not run.files:

@@ -116,6 +116,19 @@ def build_linter(args: argparse.Namespace):
         config.framework = args.framework
     if args.prisma_version:
         config.prisma_version = args.prisma_version
+        config.prisma_version_from = "--prisma-version"
+    elif config.prisma_version_from is None:
+        from migration_lint.ingest.prisma import detect_prisma_version
+
+        paths = list(getattr(args, "paths", None) or [])
+        if getattr(args, "stdin_filename", None):
+            paths.append(args.stdin_filename)
+        detected, warning = detect_prisma_version(paths)
+        if warning:
+            _err("warning: " + warning)
+        if detected is not None:
+            config.prisma_version = detected.value
+            config.prisma_version_from = str(detected.path)
     if args.include_down:
         config.include_down = True
     check_rule_ids(config, set(registry))

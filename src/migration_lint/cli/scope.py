@@ -73,3 +73,41 @@ def changed(base: str | None, files: list[MigrationFile], paths: list[str], conf
         for item in gone:
             item.framework = config.framework
     return Scope(selected, gone, label or f"changed since {base}")
+
+
+def unsupported_providers(files: list[MigrationFile], linter) -> tuple[list[MigrationFile], list]:
+    """Prisma folders whose datasource is not PostgreSQL: their migrations are left out, and each
+    folder gets one report with an `unsupported-provider` finding at the provider's line."""
+    from migration_lint.ingest.discover import _display
+    from migration_lint.ingest.prisma import Detected, unsupported
+    from migration_lint.model import FileReport, Risk
+
+    verdicts: dict[Path, Detected | None] = {}
+    kept: list[MigrationFile] = []
+    counts: dict[Path, int] = {}
+    for file in files:
+        if file.framework != "prisma" or file.group is None or file.path is None:
+            kept.append(file)
+            continue
+        if file.group not in verdicts:
+            verdicts[file.group] = unsupported(file.group)
+        if verdicts[file.group] is None:
+            kept.append(file)
+        else:
+            counts[file.group] = counts.get(file.group, 0) + 1
+    reports = []
+    for group, count in counts.items():
+        found = verdicts[group]
+        assert found is not None
+        where = _display(found.path)
+        message = (f"{where} declares provider = \"{found.value}\" (line {found.line}): migration-lint "
+                   f"lints PostgreSQL migrations only, so the {count} migration{'s' if count != 1 else ''} of "
+                   f"{_display(group)} {'were' if count != 1 else 'was'} not checked")
+        finding = linter.meta("unsupported-provider", message, found.line,
+                              help="Point migration-lint at PostgreSQL migrations only (`exclude` in the configuration), "
+                              "or ignore this rule for the folder.")
+        report = FileReport(file=MigrationFile(None, where), risk=Risk.HIGH, risk_reason=message)
+        report.findings.append(finding)
+        if linter.ruleset.reported(finding):
+            reports.append(report)
+    return kept, reports

@@ -177,7 +177,8 @@ def _lint(args, linter, config, registry, base: str | None, context: GitHubConte
     label = ""
     if base is not None and context.base_sha == base and context.base_ref:
         label = f"changed since {context.base_ref} ({base[:7]})"
-    chosen = scoping.changed(base, found.files, paths, config, label=label)
+    candidates, unsupported = scoping.unsupported_providers(found.files, linter)
+    chosen = scoping.changed(base, candidates, paths, config, label=label)
     if chosen.warning:
         _annotate("warning", "migration-lint " + chosen.warning)
         base = None
@@ -185,6 +186,7 @@ def _lint(args, linter, config, registry, base: str | None, context: GitHubConte
     run = linter.run(files, history=not args.no_history)
     if gone:
         run.files.extend(gitdiff.deleted_reports(linter, gone))
+    run.files.extend(unsupported)
     for path, message in found.problems:
         run.files.append(linter.problem_report(path, message))
     if not run.files:
