@@ -101,6 +101,8 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         text, _ = decode(data)
         name = args.stdin_filename or "<stdin>"
         item = classify(Path(name), head=text[:65536]) if args.stdin_filename else MigrationFile(None, name)
+        if args.stdin_filename:
+            item.stands_for = Path(name)  # the earlier migrations of its folder are read from disk as history
         item.path = None
         item.display = name
         item.data = data  # decoded by the linter like a file (a decoding error is a finding)
