@@ -65,7 +65,10 @@ def _load_config(args: argparse.Namespace):
 
     if args.no_config:
         return Config()
-    return load_config(Path(args.config) if args.config else None, search=not args.config)
+    paths = list(getattr(args, "paths", None) or [])
+    if getattr(args, "stdin_filename", None):
+        paths.append(args.stdin_filename)
+    return load_config(Path(args.config) if args.config else None, search=not args.config, paths=paths)
 
 
 def _registry():
