@@ -546,3 +546,70 @@ def test_plugin_scan_finds_declared_entry_points(tmp_path, monkeypatch):
     assert registry._may_have_plugins() is False
     (info / "entry_points.txt").write_text("[migration_lint.rules]\nacme = acme_rules:rules\n")
     assert registry._may_have_plugins() is True
+
+
+# -- the per-rule summary and --quiet --------------------------------------------------------------
+EXAMPLE_MIGRATIONS = str(Path(__file__).resolve().parent.parent / "examples" / "prisma" / "migrations")
+
+
+def test_text_report_counts_findings_per_rule(capsys):
+    code, out, _ = run([EXAMPLE_MIGRATIONS, "--color", "never"], capsys)
+    assert code == 1
+    tail = out[out.index("findings per rule:"):].splitlines()
+    assert tail[1].split() == ["3", "missing-lock-timeout", "(3", "info)"]  # the most frequent first
+    rules = [line.split()[1] for line in tail[1:] if line.startswith("  ")]
+    assert len(rules) == len(set(rules)) == 8 and "set-not-null" in rules
+    assert tail[-1].startswith("4 files checked, 3 errors, 4 warnings, 3 info")
+
+
+def test_no_per_rule_summary_without_findings(tmp_path, capsys):
+    (tmp_path / "001_create_t.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    code, out, _ = run([str(tmp_path), "--color", "never", "--select", "set-not-null"], capsys)
+    assert code == 0 and "findings per rule" not in out
+
+
+def test_quiet_shows_only_findings_and_the_summary(capsys):
+    code, out, _ = run([EXAMPLE_MIGRATIONS, "--color", "never", "--quiet"], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[-1].startswith("4 files checked, 3 errors")
+    body = lines[:-1]
+    assert len(body) == 10 and all(" error " in line or " warning " in line or " info " in line for line in body)
+    assert "help:" not in out and "findings per rule" not in out and "migration risk" not in out and ": risk " not in out
+    # the same findings as without --quiet
+    _, full, _ = run([EXAMPLE_MIGRATIONS, "--color", "never"], capsys)
+    assert all(line in full.splitlines() for line in body)
+    assert run([EXAMPLE_MIGRATIONS, "-q", "--format", "json"], capsys)[1] == run([EXAMPLE_MIGRATIONS, "--format", "json"], capsys)[1]
+
+
+# -- stdin with --stdin-filename: the folder's history ------------------------------------------------
+def _history_folder(tmp_path: Path) -> Path:
+    migrations = tmp_path / "prisma" / "migrations"
+    for name, sql in (
+        ("20260101000000_init", 'CREATE TABLE "Client" (id bigint PRIMARY KEY, name text);\n'
+                                'ALTER TABLE "Client" ADD CONSTRAINT "name_nn" CHECK ("name" IS NOT NULL) NOT VALID;\n'),
+        ("20260102000000_validate_name_nn", 'ALTER TABLE "Client" VALIDATE CONSTRAINT "name_nn";\n'),
+        ("20260103000000_set_name_not_null", 'DROP TABLE "Client";\n'),  # replaced by stdin
+        ("20260104000000_drop_client", 'DROP TABLE "Client";\n'),  # later: never replayed before it
+    ):
+        (migrations / name).mkdir(parents=True)
+        (migrations / name / "migration.sql").write_text(sql)
+    (migrations / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    return migrations
+
+
+def test_stdin_replays_the_history_of_its_folder(tmp_path, capsys, monkeypatch):
+    migrations = _history_folder(tmp_path)
+    name = str(migrations / "20260103000000_set_name_not_null" / "migration.sql")
+    sql = b'ALTER TABLE "Client" ALTER COLUMN "name" SET NOT NULL;\n'
+    code, out, err = run(["-", "--stdin-filename", name, "--format", "json"], capsys, stdin=sql, monkeypatch=monkeypatch)
+    (report,) = json.loads(out)["files"]
+    assert report["path"].endswith("20260103000000_set_name_not_null/migration.sql")
+    rules = [f["rule"] for f in report["findings"]]
+    # the validated CHECK of the earlier migrations makes SET NOT NULL cheap; the text is stdin's, not the file's
+    assert "set-not-null" not in rules and "drop-table" not in " ".join(rules) and "Traceback" not in err
+    assert len(report["statements"]) == 1
+    code, out, _ = run(["-", "--stdin-filename", name, "--format", "json", "--no-history"], capsys, stdin=sql,
+                       monkeypatch=monkeypatch)
+    assert "set-not-null" in [f["rule"] for f in json.loads(out)["files"][0]["findings"]]
+

@@ -240,3 +240,76 @@ def test_pull_request_base_missing_falls_back_to_every_migration(pull_request, r
     out = capsys.readouterr().out
     assert "::warning::migration-lint cannot compare with the base branch" in out and "fetch-depth: 0" in out
     assert "6 migrations checked:" in server.comments[0]["body"]
+
+
+# -- the check command: `migration-lint PATH --diff BASE` --------------------------------------------
+def check_json(capsys, *args: str) -> tuple[int, dict, str]:
+    code = main([MIGRATIONS, "--format", "json", *args])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_check_diff_lints_only_the_changed_migrations(repo, capsys):
+    code, report, _ = check_json(capsys, "--diff", "main")
+    paths = sorted(r["path"] for r in report["files"])
+    assert paths == sorted([path_of(ADDED), path_of("20260103000000_create_audit"),
+                            path_of("20260104000000_create_notes"), path_of("20260105000000_create_tag")])
+    assert code == 1  # edited-migration on the modified, renamed and deleted ones
+    by_path = {r["path"]: r for r in report["files"]}
+    assert findings(by_path[path_of("20260105000000_create_tag")], "edited-migration")
+    # the history still comes from the whole folder: the validated CHECK makes SET NOT NULL cheap
+    added = by_path[path_of(ADDED)]
+    assert not any(f["rule"] == "set-not-null" for f in added["findings"]), added["findings"]
+
+
+def test_check_diff_value_that_is_a_path_is_a_path(repo, capsys, monkeypatch):
+    # `--diff PATH --fix`: PATH is not a revision, so --diff has no value (the fix preview)
+    code = main(["--diff", MIGRATIONS, "--fix"])
+    captured = capsys.readouterr()
+    assert code in (0, 1) and "would change" in captured.err
+    assert "unknown revision" not in captured.err
+
+
+def test_check_diff_without_fix_or_base_is_a_usage_error(repo, capsys):
+    assert main(["--diff", MIGRATIONS]) == 2
+    assert "give --fix too" in capsys.readouterr().err
+
+
+def test_check_diff_unknown_base_is_a_usage_error(repo, capsys):
+    assert main([MIGRATIONS, "--diff", "no-such-branch"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown revision 'no-such-branch'" in err and "Traceback" not in err
+
+
+def test_check_diff_nothing_changed(repo, capsys):
+    assert main([MIGRATIONS, "--diff", "HEAD"]) == 0
+    assert "no migration changed since HEAD" in capsys.readouterr().err
+
+
+@pytest.fixture
+def shallow(repo, tmp_path, monkeypatch):
+    """A clone of feature with one commit: main (the base) is not in it."""
+    base = git(repo, "rev-parse", "main")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo}", str(clone))
+    assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
+    monkeypatch.chdir(clone)
+    return clone, base
+
+
+def test_check_diff_in_a_shallow_clone_warns_once_and_lints_everything(shallow, capsys):
+    _, base = shallow
+    code, report, err = check_json(capsys, "--diff", base)
+    assert err.count("warning:") == 1 and "shallow clone" in err and "fetch-depth: 0" in err
+    assert len(report["files"]) == 6
+    assert not any(f["rule"] == "edited-migration" for r in report["files"] for f in r["findings"])
+    assert code == 0
+
+
+def test_review_diff_in_a_shallow_clone_warns_once(shallow, capsys):
+    _, base = shallow
+    code = main(["review", MIGRATIONS, "--no-comment", "--format", "json", "--diff", base])
+    out = capsys.readouterr().out
+    assert out.count("::warning::") == 1 and "shallow clone" in out
+    report = json.loads(out[out.index("\n") + 1:])
+    assert len(report["files"]) == 6 and code == 0

@@ -310,3 +310,34 @@ def test_quiet_files_collapse(tmp_path, monkeypatch):
     assert "<details><summary>🟢 LOW · <code>db/V1&lowbar;&lowbar;create&lowbar;audit.sql</code>: nothing to report</summary>" in body
     assert "#### 🟠 MEDIUM · <code>db/V2&lowbar;&lowbar;add&lowbar;index&lowbar;audit.sql</code>" in body
     assert_structure(body)
+
+
+# -- code is copied: no zero-width characters in it ---------------------------------------------------
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]|&zwj;|&zwnj;|&ZeroWidthSpace;|&NoBreak;")
+
+
+def _code_parts(html: str) -> list[str]:
+    return re.findall(r"<code>(.*?)</code>", html)
+
+
+def test_code_spans_carry_no_zero_width_characters():
+    import html
+
+    help_text = "add `@@index([authorId])` and `@relation(fields: [a], references: [id])` to schema.prisma, see #123 @octocat"
+    out = rich(help_text)
+    parts = _code_parts(out)
+    assert [html.unescape(p) for p in parts] == ["@@index([authorId])", "@relation(fields: [a], references: [id])"]
+    assert not any(_ZERO_WIDTH.search(p) for p in parts)
+    # outside the code spans mentions and references are still broken
+    outside = re.sub(r"<code>.*?</code>", "", out)
+    assert "#&zwj;123" in outside and "@&zwj;octocat" in outside
+    assert not re.search(r"@[A-Za-z0-9]", out) and not re.search(r"#[0-9]", out)
+
+
+def test_code_has_no_zero_width_characters():
+    import html
+
+    out = code('CREATE INDEX "@x#1" ON gh-12')
+    assert not _ZERO_WIDTH.search(out)
+    assert html.unescape(_code_parts(out)[0]) == 'CREATE INDEX "@x#1" ON gh-12'
+    assert_structure(out)

@@ -76,6 +76,8 @@ class Config:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     cache: bool = True  # reuse reports of unchanged migrations (cache.py)
     source: str | None = None  # the file it came from (not a key)
+    prisma_version_from: str | None = None  # where prisma_version came from: None (the default), a file, --prisma-version
+
 
     def __post_init__(self) -> None:
         self.pg_version = parse_pg_version(self.pg_version)
@@ -86,7 +88,7 @@ class Config:
         return parse_version_tuple(self.prisma_version) < parse_version_tuple(CURRENT_PRISMA)
 
 
-_KEYS = {f.name for f in fields(Config)} - {"source"}
+_KEYS = {f.name for f in fields(Config)} - {"source", "prisma_version_from"}
 
 
 def _validate(data: dict[str, Any], source: str) -> Config:
@@ -130,33 +132,63 @@ def _validate(data: dict[str, Any], source: str) -> Config:
                 problems.append(f"`{loc}`: {error['msg']}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
     values = model.model_dump()
+    here = Path(source).parent
     if values.get("stats"):
-        values["stats"] = str(Path(source).parent / values["stats"])
-    return Config(**values, source=source)
+        values["stats"] = str(here / values["stats"])
+    # exclude patterns are relative to the configuration file's folder (one starting with ** matches anywhere)
+    values["exclude"] = [p if p.startswith(("**", "/")) else (here.absolute() / p).as_posix() for p in values["exclude"]]
+    return Config(**values, source=source, prisma_version_from=source if "prisma_version" in model.model_fields_set else None)
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """The nearest migration-lint.toml, or pyproject.toml with a [tool.migration-lint] table."""
+def find_config(start: Path | None = None, *, stop_at_git_root: bool = False) -> Path | None:
+    """The nearest migration-lint.toml, or pyproject.toml with a [tool.migration-lint] table, upward from
+    `start` (default: the working directory); with `stop_at_git_root`, not above the repository's root
+    (the first directory with a `.git`)."""
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
-        candidate = directory / "migration-lint.toml"
-        if candidate.is_file():
-            return candidate
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                text = candidate.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if "[tool.migration-lint" in text:
-                return candidate
+        found = _config_in(directory)
+        if found is not None:
+            return found
+        if stop_at_git_root and (directory / ".git").exists():
+            return None
     return None
 
 
-def load_config(path: Path | None = None, *, search: bool = True) -> Config:
-    """Load and validate a config file; without one, the defaults."""
+def _config_in(directory: Path) -> Path | None:
+    candidate = directory / "migration-lint.toml"
+    if candidate.is_file():
+        return candidate
+    candidate = directory / "pyproject.toml"
+    if candidate.is_file():
+        try:
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if "[tool.migration-lint" in text:
+            return candidate
+    return None
+
+
+def find_config_for(paths: list[str]) -> Path | None:
+    """The configuration of the linted paths: the nearest one upward from the first path that has one,
+    within its git repository; else the nearest one upward from the working directory."""
+    for raw in paths:
+        if raw == "-" or not raw:
+            continue
+        start = Path(raw.split("*")[0].split("?")[0].split("[")[0] or ".").absolute()
+        while not start.is_dir() and start != start.parent:
+            start = start.parent
+        found = find_config(start, stop_at_git_root=True)
+        if found is not None:
+            return found
+    return find_config()
+
+
+def load_config(path: Path | None = None, *, search: bool = True, paths: list[str] | None = None) -> Config:
+    """Load and validate a config file; without one, the nearest one to `paths` (or the working
+    directory), or the defaults."""
     if path is None and search and not os.environ.get("MIGRATION_LINT_NO_CONFIG"):
-        path = find_config()
+        path = find_config_for(paths or [])
     if path is None:
         return Config()
     display = str(path)

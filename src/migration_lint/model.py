@@ -61,6 +61,7 @@ class MigrationFile:
     group: Path | None = None
     text: str | None = None  # content already read (tests, tools)
     data: bytes | None = None  # raw content read from stdin, decoded like a file
+    stands_for: Path | None = None  # stdin with --stdin-filename: the file on disk whose new content it is
     dbmate_no_transaction: bool = False
     direction: str = "up"
     change: str | None = None  # since the --diff base: "added", "modified", "renamed" or "deleted"

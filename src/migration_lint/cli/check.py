@@ -33,14 +33,21 @@ def cmd_check(argv: list[str]) -> int:
                        help="with --fix: also apply fixes that change more than locks (a new migration file, another "
                        "transaction boundary): review them")
     fixes.add_argument("--diff", nargs="?", const="", default=None, metavar="BASE",
-                       help="with --fix and no BASE: show the fixes as a unified diff and change nothing")
+                       help="lint only the migrations changed since the git revision BASE (earlier ones are still read "
+                       "as history); with --fix and no BASE: show the fixes as a unified diff and change nothing")
     args = parser.parse_args(argv)
     if args.unsafe_fixes and not args.fix:
         raise UsageError("--unsafe-fixes needs --fix")
-    if args.diff == "" and not args.fix:
-        raise UsageError("--diff without BASE shows the changes --fix would make: give --fix too")
     if args.diff:
-        raise UsageError("--diff BASE is not supported by this command yet")
+        from migration_lint.cli.scope import is_revision
+
+        # `--diff prisma/migrations --fix`: the value is the path, and --diff has none
+        if not is_revision(args.diff) and Path(args.diff).exists():
+            args.paths.insert(0, args.diff)
+            args.diff = ""
+    if args.diff == "" and not args.fix:
+        raise UsageError("--diff without BASE shows the changes --fix would make: give --fix too, "
+                         "or a git revision as BASE to lint only the migrations changed since it")
     if not args.paths:
         raise UsageError("no path given: try `migration-lint prisma/migrations/` (or - for stdin); see --help")
     if args.jobs is not None and args.jobs < 0:
@@ -62,11 +69,31 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
     problems: list[tuple[str, str]] = []
     walked: list[Path] = []
     paths = [p for p in args.paths if p != "-"]
+    gone: list[MigrationFile] = []
+    unsupported: list = []
     if paths:
+        from migration_lint.cli.scope import unsupported_providers
+
         found = discover(paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
-        files.extend(found.files)
         problems.extend(found.problems)
         walked = found.walked
+        candidates, unsupported = unsupported_providers(found.files, linter)
+        if args.diff:
+            from migration_lint.cli.scope import GitError, changed
+
+            try:
+                scope = changed(args.diff, candidates, paths, config)
+            except GitError as exc:
+                _err(str(exc))
+                return EXIT_USAGE
+            if scope.warning:
+                _err("warning: " + scope.warning)
+            else:
+                walked = []  # the unchanged migrations are not linted: the engine reads them as history
+            files.extend(scope.files)
+            gone = scope.gone
+        else:
+            files.extend(candidates)
     if "-" in args.paths:
         data = sys.stdin.buffer.read()
         from migration_lint.ingest.source import decode
@@ -74,6 +101,8 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         text, _ = decode(data)
         name = args.stdin_filename or "<stdin>"
         item = classify(Path(name), head=text[:65536]) if args.stdin_filename else MigrationFile(None, name)
+        if args.stdin_filename:
+            item.stands_for = Path(name)  # the earlier migrations of its folder are read from disk as history
         item.path = None
         item.display = name
         item.data = data  # decoded by the linter like a file (a decoding error is a finding)
@@ -91,10 +120,15 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         cache = Cache(default_directory(), linter, history=not args.no_history)
     run = linter.run(files, history=not args.no_history, jobs=args.jobs or None, walked=walked,
                      keep_trees=False, cache=cache)
+    if gone:
+        from migration_lint.ingest.gitdiff import deleted_reports
+
+        run.files.extend(deleted_reports(linter, gone))
+    run.files.extend(unsupported)
     for path, message in problems:
         run.files.append(linter.problem_report(path, message))
     if not run.files:
-        _err("no migration files found")
+        _err(f"no migration changed since {args.diff}" if args.diff else "no migration files found")
 
     fmt = args.format or "text"
     from migration_lint.report import render
@@ -104,7 +138,7 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
 
         output: str | bytes = render_bytes(run)
     else:
-        output = render(fmt, run, color=use_color(args, fmt), registry=registry)
+        output = render(fmt, run, color=use_color(args, fmt), registry=registry, quiet=args.quiet)
     if not emit(output, args):
         return EXIT_USAGE
     return exit_code(run, config.fail_on)
@@ -140,7 +174,7 @@ def _fix(args: argparse.Namespace, linter, config, registry, files, problems, wa
     fmt = args.format or "text"
     from migration_lint.report import render
 
-    if not emit(render(fmt, run, color=use_color(args, fmt), registry=registry), args):
+    if not emit(render(fmt, run, color=use_color(args, fmt), registry=registry, quiet=args.quiet), args):
         return EXIT_USAGE
     _err(f"applied {outcome.applied} fix{'es' if outcome.applied != 1 else ''} to "
          f"{count} file{'s' if count != 1 else ''}{more}")

@@ -48,6 +48,8 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="migrations not deployed anywhere yet (files, folders, globs; repeatable): the tables they "
                         "create count as empty for the migrations after them")
     parser.add_argument("--stats", metavar="FILE", help="table sizes from `migration-lint stats`: size-aware risk and duration estimates")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="text report: only the findings (no help, no statement risks, no per-rule counts) and the summary line")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour in text output (default: auto, honours NO_COLOR)")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
     _common(parser)
@@ -63,7 +65,10 @@ def _load_config(args: argparse.Namespace):
 
     if args.no_config:
         return Config()
-    return load_config(Path(args.config) if args.config else None, search=not args.config)
+    paths = list(getattr(args, "paths", None) or [])
+    if getattr(args, "stdin_filename", None):
+        paths.append(args.stdin_filename)
+    return load_config(Path(args.config) if args.config else None, search=not args.config, paths=paths)
 
 
 def _registry():
@@ -114,6 +119,19 @@ def build_linter(args: argparse.Namespace):
         config.framework = args.framework
     if args.prisma_version:
         config.prisma_version = args.prisma_version
+        config.prisma_version_from = "--prisma-version"
+    elif config.prisma_version_from is None:
+        from migration_lint.ingest.prisma import detect_prisma_version
+
+        paths = list(getattr(args, "paths", None) or [])
+        if getattr(args, "stdin_filename", None):
+            paths.append(args.stdin_filename)
+        detected, warning = detect_prisma_version(paths)
+        if warning:
+            _err("warning: " + warning)
+        if detected is not None:
+            config.prisma_version = detected.value
+            config.prisma_version_from = str(detected.path)
     if args.include_down:
         config.include_down = True
     check_rule_ids(config, set(registry))

@@ -255,4 +255,8 @@ def _excluded(path: Path, patterns: list[str], compiled: list) -> bool:
             return True
         if Path(text).match(raw):
             return True
+        if raw.startswith("/"):  # relative to the configuration file: compare absolute paths
+            absolute = path.absolute()
+            if (regex is not None and regex.match(absolute.as_posix())) or absolute.match(raw):
+                return True
     return False

@@ -107,11 +107,13 @@ class Linter:
         """Put the directory's migrations that are not linted before the linted ones they precede."""
         from migration_lint.ingest.discover import _sort_key, discover
 
-        linted = [step for step in unit.steps if step.file.path is not None]
+        # stdin named with --stdin-filename takes the place of that file: the ones before it are history
+        linted = [step for step in unit.steps if step.file.path is not None or step.file.stands_for is not None]
         if not linted:
             return
         assert unit.key is not None
         keys = {file_identity(step.file) for step in linted}
+        keys.update(file_identity(MigrationFile(step.file.stands_for, "")) for step in linted if step.file.stands_for)
         orders = {id(step): _sort_key(step.file) for step in linted}
         last = max(orders.values())
         earlier = []

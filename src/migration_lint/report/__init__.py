@@ -5,7 +5,7 @@ from __future__ import annotations
 FORMATS = ("text", "json", "github", "sarif")
 
 
-def render(fmt: str, run, *, color: bool = False, registry=None) -> str:
+def render(fmt: str, run, *, color: bool = False, registry=None, quiet: bool = False) -> str:
     if fmt == "json":
         from migration_lint.report.json import render as json_render
 
@@ -20,4 +20,4 @@ def render(fmt: str, run, *, color: bool = False, registry=None) -> str:
         return sarif_render(run, registry or {})
     from migration_lint.report.text import render as text_render
 
-    return text_render(run, color=color)
+    return text_render(run, color=color, quiet=quiet)

@@ -56,6 +56,11 @@ _ENTITIES = {ord(ch): f"&{name};" for ch, name in {
     "&": "amp", "<": "lt", ">": "gt", "`": "grave", "*": "ast", "_": "lowbar", "[": "lsqb", "]": "rsqb",
     "|": "vert", "\\": "bsol", "$": "dollar", "~": "#x7E",
 }.items()}
+# Inside <code> GitHub links no mention and no reference, and a zero-width character there would be
+# copied with the code (Prisma rejects `@@index` with one, error P1012): `@` and `#` are plain entities.
+_CODE_ENTITIES = dict(_ENTITIES)
+_CODE_ENTITIES[ord("@")] = "&commat;"
+_CODE_ENTITIES[ord("#")] = "&num;"
 _ENTITIES[ord("@")] = "@&zwj;"
 _ENTITIES[ord("#")] = "#&zwj;"
 _GH_REFERENCE = re.compile(r"\b(gh)-(?=\d)", re.I)
@@ -67,6 +72,12 @@ def _escape(text: str) -> str:
     text = terminal(utf8(text)).replace("\n", " ").replace("\t", " ")
     text = _GH_REFERENCE.sub(lambda m: m.group(1) + "\u2060-", text)
     return text.translate(_ENTITIES).replace("\u2060", "&zwj;")
+
+
+def _escape_code(text: str) -> str:
+    """`_escape` for the content of <code>: the same entities, but no zero-width character."""
+    text = terminal(utf8(text)).replace("\n", " ").replace("\t", " ").translate(_CODE_ENTITIES)
+    return _GH_REFERENCE.sub(lambda m: m.group(1) + "&#x2D;", text)
 
 
 def inert(text: str, limit: int = TEXT_LIMIT) -> Markup:
@@ -82,7 +93,7 @@ def inert(text: str, limit: int = TEXT_LIMIT) -> Markup:
 
 def code(text: str, limit: int = SQL_EXCERPT) -> Markup:
     """Inline code whose content cannot end the code span: ``<code>`` with escaped content."""
-    return Markup("<code>") + inert(text, limit) + Markup("</code>")
+    return Markup("<code>") + Markup(_escape_code(one_line(str(text), limit))) + Markup("</code>")
 
 
 def rich(text: str, limit: int = TEXT_LIMIT) -> Markup:
@@ -99,7 +110,7 @@ def rich(text: str, limit: int = TEXT_LIMIT) -> Markup:
     position = 0
     for match in _CODE_SPAN.finditer(text):
         out += Markup(_escape(text[position:match.start()]))
-        out += Markup("<code>") + Markup(_escape(match.group(1))) + Markup("</code>")
+        out += Markup("<code>") + Markup(_escape_code(match.group(1))) + Markup("</code>")
         position = match.end()
     out += Markup(_escape(text[position:]))
     return out

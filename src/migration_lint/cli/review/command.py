@@ -118,7 +118,7 @@ def _review(argv: list[str]) -> int:
     fmt = args.format or ("github" if context.in_actions else "text")
     from migration_lint.report import render
 
-    output = render(fmt, run, color=use_color(args, fmt), registry=registry)
+    output = render(fmt, run, color=use_color(args, fmt), registry=registry, quiet=args.quiet)
     if not emit(output, args):
         return EXIT_USAGE
 
@@ -170,31 +170,27 @@ def _review(argv: list[str]) -> int:
 
 def _lint(args, linter, config, registry, base: str | None, context: GitHubContext):
     """Discover (and with a base, select) the migrations and lint them; returns the run and its scope."""
+    from migration_lint.cli import scope as scoping
     from migration_lint.ingest import gitdiff
     from migration_lint.ingest.discover import discover
-    from migration_lint.model import MigrationFile
 
     paths = [p for p in args.paths if p != "-"]
     if "-" in args.paths:
         raise UsageError("review lints files, not standard input (-)")
     found = discover(paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
-    files = found.files
-    gone: list[MigrationFile] = []
-    scope = ""
-    if base is not None:
-        changes = gitdiff.changes(base)
-        files = gitdiff.select(files, changes)
-        gone = gitdiff.deleted(changes, paths, include_down=config.include_down, exclude=config.exclude)
-        if config.framework != "auto":
-            for item in gone:
-                item.framework = config.framework
-        if context.base_sha == base and context.base_ref:
-            scope = f"changed since {context.base_ref} ({base[:7]})"
-        else:
-            scope = f"changed since {base}"
+    label = ""
+    if base is not None and context.base_sha == base and context.base_ref:
+        label = f"changed since {context.base_ref} ({base[:7]})"
+    candidates, unsupported = scoping.unsupported_providers(found.files, linter)
+    chosen = scoping.changed(base, candidates, paths, config, label=label)
+    if chosen.warning:
+        _annotate("warning", "migration-lint " + chosen.warning)
+        base = None
+    files, gone, scope = chosen.files, chosen.gone, chosen.label
     run = linter.run(files, history=not args.no_history)
     if gone:
         run.files.extend(gitdiff.deleted_reports(linter, gone))
+    run.files.extend(unsupported)
     for path, message in found.problems:
         run.files.append(linter.problem_report(path, message))
     if not run.files:
