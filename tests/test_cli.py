@@ -559,7 +559,8 @@ def test_text_report_counts_findings_per_rule(capsys):
     assert tail[1].split() == ["3", "missing-lock-timeout", "(3", "info)"]  # the most frequent first
     rules = [line.split()[1] for line in tail[1:] if line.startswith("  ")]
     assert len(rules) == len(set(rules)) == 8 and "set-not-null" in rules
-    assert tail[-1].startswith("4 files checked, 3 errors, 4 warnings, 3 info")
+    assert tail[-2].startswith("4 files checked, 3 errors, 4 warnings, 3 info")
+    assert tail[-1] == "[*] 5 fixable with --fix"
 
 
 def test_no_per_rule_summary_without_findings(tmp_path, capsys):

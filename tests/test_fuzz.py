@@ -173,7 +173,8 @@ def check_run(run: RunReport, origins: dict[Path, str] | None = None) -> None:
     assert body.count("<!--") == 1 and body.startswith(MARKER)
     assert body.count("<details>") == body.count("</details>")
     assert body.count("<code>") == body.count("</code>")
-    rendered = html.unescape(body)
+    # GitHub links no reference inside a code element (there the text stays as written, copyable)
+    rendered = html.unescape(re.sub(r"<code>.*?</code>", "<code></code>", body, flags=re.S))
     assert not re.search(r"(?<!\w)@[A-Za-z0-9]", rendered), "a live @mention"
     assert not re.search(r"(?<![\w&])#[0-9]", rendered), "a live #123 reference"
 
