@@ -50,6 +50,14 @@ def test_an_explicit_fail_on_is_passed(tmp_path):
     assert args[:5] == ["review", "--fail-on", "warning", "--config", "lint.toml"]
 
 
+@pytest.mark.parametrize(("value", "passed"), [("true", False), ("false", True), ("", False)])
+def test_the_suggestions_input_turns_inline_suggestions_off_only_when_false(tmp_path, value, passed):
+    args = _review_args(tmp_path, INPUT_SUGGESTIONS=value)
+    assert ("--no-suggestions" in args) is passed
+    assert ACTION["inputs"]["suggestions"]["default"] == "true"
+    assert "INPUT_SUGGESTIONS" in _step("review")["env"]
+
+
 def _install(tmp_path: Path, version: str) -> list[str]:
     python = tmp_path / "python"
     python.write_text(  # `python -m venv DIR` makes DIR/bin/python, a recorder of pip's arguments
