@@ -294,3 +294,82 @@ def test_saving_an_earlier_migration_lints_the_open_later_ones_again(client, tmp
     assert client.request("shutdown", None) is None
     client.notify("exit", None)
     assert client.close() == 0
+
+
+def test_an_earlier_migration_open_in_the_editor_is_read_from_its_buffer(tmp_path):
+    first, second = _prisma(tmp_path)
+    analyzer = _analyzer()
+    change = 'ALTER TABLE "Post" ALTER COLUMN "a" SET NOT NULL;\n'
+    assert "set-not-null" in {f.rule for f in analyzer.lint(second, change).findings}
+    # the first migration, edited but not saved, makes the column NOT NULL already: nothing to scan
+    unsaved = {first.resolve(): INIT.replace('"a" text', '"a" text NOT NULL')}
+    report = analyzer.lint(second, change, buffers=unsaved)
+    assert "set-not-null" not in {f.rule for f in report.findings}
+    assert analyzer.counters.replayed == 2
+    analyzer.lint(second, change, buffers=unsaved)
+    assert analyzer.counters.replayed == 2  # the same unsaved text: the kept model
+    analyzer.lint(second, change, buffers={first.resolve(): INIT})
+    assert analyzer.counters.replayed == 3  # another text: replayed again
+
+
+def _quit(client) -> None:
+    assert client.request("shutdown", None) is None
+    client.notify("exit", None)
+    assert client.close() == 0
+
+
+def test_edits_are_linted_once_typing_pauses(client, tmp_path):
+    _, second = _prisma(tmp_path)
+    result = client.request("initialize", {"processId": os.getpid(), "rootUri": tmp_path.as_uri(), "capabilities": {},
+                                           "initializationOptions": {"debounce": 2.0}})
+    assert result["capabilities"]["hoverProvider"]
+    client.notify("initialized", {})
+    uri = _open(client, second, INDEX)
+    assert client.diagnostics(uri, version=1)  # opening lints at once
+    for version in range(2, 6):  # four quick edits: one lint, of the last text
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
+                                                 "contentChanges": [{"text": INDEX * version}]})
+    last = client.diagnostics(uri)
+    assert [d["range"]["start"]["line"] for d in last if d["code"] == "non-concurrent-index"] == [0, 1, 2, 3, 4]
+    _quit(client)
+    published = [m for m in client.pending if m.get("method") == "textDocument/publishDiagnostics"]
+    assert published == []
+
+
+def test_configuration_exclude_stats_and_the_prisma_version_of_package_json(client, tmp_path):
+    import json
+
+    first, second = _prisma(tmp_path)
+    (tmp_path / "package.json").write_text(json.dumps({"devDependencies": {"prisma": "6.3.1"}}))
+    (tmp_path / "sizes.json").write_text(json.dumps({"tables": [{"schema": "public", "table": "Post",
+                                                                  "rows": 50_000_000, "bytes": 20 * 10**9}]}))
+    (tmp_path / "migration-lint.toml").write_text('stats = "sizes.json"\nexclude = ["scratch/**"]\n')
+    scratch = tmp_path / "scratch" / "try.sql"
+    scratch.parent.mkdir()
+    scratch.write_text(INDEX)
+    _initialize(client, tmp_path)
+
+    assert client.diagnostics(_open(client, scratch, INDEX), version=1) == []  # excluded: nothing
+
+    text = 'ALTER TABLE "Post" ADD COLUMN "b" text;\n' + INDEX
+    uri = _open(client, second, text)
+    index = next(d for d in client.diagnostics(uri, version=1) if d["code"] == "non-concurrent-index")
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 3}})
+    assert "Estimate:" in hover["contents"]["value"]  # the table sizes of the configuration
+    actions = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": uri}, "range": index["range"], "context": {"diagnostics": [index]}})
+    # Prisma 6 (package.json) runs migration.sql as one transaction: CONCURRENTLY goes to a new migration
+    assert any(a["title"].endswith("(unsafe)") and any(c.get("kind") == "create" for c in a["edit"]["documentChanges"])
+               for a in actions), [a["title"] for a in actions]
+    _quit(client)
+
+
+def test_a_prisma_folder_of_another_provider_is_one_finding(client, tmp_path):
+    _, second = _prisma(tmp_path)
+    (tmp_path / "prisma" / "schema.prisma").write_text('datasource db {\n  provider = "mysql"\n  url = env("D")\n}\n')
+    _initialize(client, tmp_path)
+    uri = _open(client, second, "CREATE TABLE `Post` (`id` INTEGER NOT NULL AUTO_INCREMENT, PRIMARY KEY (`id`));\n")
+    (diagnostic,) = client.diagnostics(uri, version=1)
+    assert diagnostic["code"] == "unsupported-provider"
+    assert 'provider = "mysql" (line 2)' in diagnostic["message"]
+    _quit(client)

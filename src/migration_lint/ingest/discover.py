@@ -201,7 +201,7 @@ def discover(
         else:
             result.problems.append((raw, "no such file or directory"))
 
-    exclude_patterns = [re.compile(glob.translate(p, recursive=True)) if hasattr(glob, "translate") else None for p in exclude or []]
+    exclude_patterns = _compile(exclude or [])
     for path, explicit in collected:
         try:  # one stat: the file's identity (a link and its target are one file) and its kind
             st: os.stat_result | None = os.stat(path)
@@ -246,6 +246,15 @@ def _not_a_file(path: Path, st: os.stat_result | None = None) -> str | None:
     kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device" if (
         stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) else "not a file"
     return f"not a regular file ({kind})"
+
+
+def _compile(patterns: list[str]) -> list:
+    return [re.compile(glob.translate(p, recursive=True)) if hasattr(glob, "translate") else None for p in patterns]
+
+
+def excluded(path: Path, patterns: list[str]) -> bool:
+    """Whether `exclude` patterns (of the configuration) leave `path` out, as discovery does."""
+    return bool(patterns) and _excluded(path, patterns, _compile(patterns))
 
 
 def _excluded(path: Path, patterns: list[str], compiled: list) -> bool:

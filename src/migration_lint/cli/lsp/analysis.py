@@ -6,7 +6,8 @@ A buffer is linted in place of its file on disk, after the migrations of its fol
 a lint and it changes rarely, so the schema model it makes is kept per folder, keyed by each earlier
 migration's (path, modification time, size): while the history is unchanged, an edit re-lints the edited
 buffer only. When migrations are added after the ones the model was made from, the longest known prefix is
-taken and only the new ones are replayed.
+taken and only the new ones are replayed. An earlier migration open in the editor is replayed from its buffer,
+saved or not (keyed by its text, not its file).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from migration_lint.report.words import impact, lock_name
 # schema models kept per folder (one per distinct history: files of a folder have different prefixes)
 HISTORIES_PER_FOLDER = 8
 
-Fingerprint = tuple[str, int, int]  # resolved path, mtime (ns), size
+Fingerprint = tuple[str, int, int]  # resolved path, mtime (ns), size; for an open buffer: path, -2, hash of its text
+Buffers = dict[Path, str]  # open documents by resolved path: their text, saved or not
 
 
 @dataclass
@@ -71,8 +73,9 @@ class Analyzer:
             item.framework = self.config.framework
         return item
 
-    def history(self, file: MigrationFile) -> list[MigrationFile]:
-        """The up migrations of the file's folder that come before it (what `check` replays)."""
+    def history(self, file: MigrationFile, buffers: Buffers | None = None) -> list[MigrationFile]:
+        """The up migrations of the file's folder that come before it (what `check` replays); those open in
+        `buffers` carry the buffer's text."""
         if file.path is None or file.group is None or file.direction != "up":
             return []
         from migration_lint.ingest.discover import _sort_key, discover
@@ -85,14 +88,18 @@ class Analyzer:
                 continue
             other_order = _sort_key(other)
             if other_order < order:
+                if buffers:
+                    text = buffers.get(_resolved(other.path))
+                    if text is not None:
+                        other.text = text
                 earlier.append((other_order, other))
         earlier.sort(key=lambda pair: pair[0])
         return [other for _, other in earlier]
 
     # -- history -------------------------------------------------------------
-    def schema_before(self, file: MigrationFile) -> Schema:
+    def schema_before(self, file: MigrationFile, buffers: Buffers | None = None) -> Schema:
         """A fresh schema model of the migrations before `file` (the caller may change it)."""
-        earlier = self.history(file)
+        earlier = self.history(file, buffers)
         if not earlier:
             return Schema()
         assert file.group is not None
@@ -128,10 +135,11 @@ class Analyzer:
             self.folders.pop(_resolved(folder), None)
 
     # -- lint ----------------------------------------------------------------
-    def lint(self, path: Path | None, text: str, name: str = "<buffer>") -> FileReport:
-        """Lint the buffer `text` as the file at `path` (None: a buffer without a file, linted alone)."""
+    def lint(self, path: Path | None, text: str, name: str = "<buffer>", buffers: Buffers | None = None) -> FileReport:
+        """Lint the buffer `text` as the file at `path` (None: a buffer without a file, linted alone), after the
+        earlier migrations of its folder (from `buffers` where open, else from disk)."""
         file = self.migration_file(path, text, name)
-        schema = self.schema_before(file)
+        schema = self.schema_before(file, buffers)
         self.counters.linted += 1
         try:
             report = self.linter.lint_file(file, schema, is_new=self.linter.is_new(file))
@@ -153,6 +161,8 @@ def _resolved(path: Path) -> Path:
 def _fingerprint(file: MigrationFile) -> Fingerprint:
     assert file.path is not None
     path = _resolved(file.path)
+    if file.text is not None:  # an open buffer
+        return (str(path), -2, hash(file.text))
     try:
         st = path.stat()
         return (str(path), st.st_mtime_ns, st.st_size)

@@ -7,6 +7,7 @@ the document's position codec.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,14 @@ from pygls.workspace import TextDocument
 
 from migration_lint import __version__
 from migration_lint.cli.lsp.analysis import Analyzer, hover_markdown, statement_at
+from migration_lint.ingest.discover import excluded
 from migration_lint.ingest.source import Source
 from migration_lint.model import Edit, FileReport, Finding, Fix, Severity
 
 SOURCE = "migration-lint"
+# seconds an edit waits for the next one before it is linted (typing lints once per pause, not per key);
+# the client may set `debounce` in its initialization options
+DEBOUNCE = 0.15
 
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -44,9 +49,16 @@ class MigrationLintServer(LanguageServer):
         super().__init__("migration-lint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.config_file = config_file
         self.use_config = use_config
-        self.analyzers: dict[tuple[str, int], Analyzer] = {}
+        self.analyzers: dict[tuple[str, int, str | None], Analyzer] = {}
         self.linted: dict[str, _Linted] = {}
         self.config_errors: set[str] = set()
+        self.prisma_versions: dict[Path, tuple[str | None, str]] = {}  # folder -> version from package.json, where
+        self.debounce = DEBOUNCE
+
+    def warn_once(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        if message not in self.config_errors:
+            self.config_errors.add(message)
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     # -- configuration ---------------------------------------------------------
     def analyzer_for(self, path: Path | None) -> Analyzer:
@@ -67,22 +79,46 @@ class MigrationLintServer(LanguageServer):
             stamp = found.stat().st_mtime_ns if found is not None else 0
         except OSError:
             stamp = -1
-        key = (str(found or ""), stamp)
+        prisma = self.prisma_version(path)
+        key = (str(found or ""), stamp, prisma[0])
         analyzer = self.analyzers.get(key)
         if analyzer is not None:
             return analyzer
         registry = all_rules()
+        stats = None
         try:
             config = load_config(found, search=False) if found is not None else Config()
             check_rule_ids(config, set(registry))
         except (ConfigError, ValueError) as exc:
-            message = f"migration-lint: {exc}; using the default configuration"
-            if message not in self.config_errors:
-                self.config_errors.add(message)
-                self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+            self.warn_once(f"migration-lint: {exc}; using the default configuration")
             config = Config()
-        analyzer = self.analyzers[key] = Analyzer(Linter(config, registry))
+        if config.prisma_version_from is None and prisma[0] is not None:
+            config.prisma_version, config.prisma_version_from = prisma[0], prisma[1]
+        if config.stats:
+            from migration_lint.risk.estimate import StatsError, load_stats
+
+            try:
+                stats = load_stats(Path(config.stats))
+            except StatsError as exc:  # the message names the file; linting goes on without sizes
+                self.warn_once(f"migration-lint: table sizes not used: {exc}", types.MessageType.Warning)
+        analyzer = self.analyzers[key] = Analyzer(Linter(config, registry, stats=stats))
         return analyzer
+
+    def prisma_version(self, path: Path | None) -> tuple[str | None, str]:
+        """`prisma_version` from the nearest package.json naming Prisma (as `check` does), per folder."""
+        if path is None:
+            return None, ""
+        folder = path.parent
+        known = self.prisma_versions.get(folder)
+        if known is None:
+            from migration_lint.ingest.prisma import detect_prisma_version
+
+            detected, warning = detect_prisma_version([str(path)])
+            if warning:
+                self.warn_once("migration-lint: " + warning, types.MessageType.Warning)
+            known = self.prisma_versions[folder] = (
+                (detected.value, str(detected.path)) if detected is not None else (None, ""))
+        return known
 
     # -- linting ---------------------------------------------------------------
     def lint(self, uri: str) -> None:
@@ -91,12 +127,64 @@ class MigrationLintServer(LanguageServer):
         if not _is_sql(document, path):
             return
         analyzer = self.analyzer_for(path)
-        report = analyzer.lint(path, document.source, name=Path(document.filename or "buffer.sql").name)
+        if path is not None and excluded(path, analyzer.config.exclude):
+            self.linted.pop(uri, None)  # `exclude` in the configuration: not a migration to lint
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=document.version))
+            return
+        report = self.unsupported(analyzer, path, document) or analyzer.lint(
+            path, document.source, name=Path(document.filename or "buffer.sql").name, buffers=self.buffers(uri))
         lines = _lines(document.source)
         linted = self.linted[uri] = _Linted(document.version, report, lines, Source(document.source))
         diagnostics = [self.diagnostic(linted, f) for f in report.findings]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version))
+
+    def buffers(self, uri: str) -> dict[Path, str]:
+        """The other open SQL documents with a file, by resolved path: the history is read from them."""
+        open_documents: dict[Path, str] = {}
+        for other_uri, document in list(self.workspace.text_documents.items()):
+            path = _path_of(document) if other_uri != uri else None
+            if path is not None and path.suffix.lower() == ".sql":
+                try:
+                    open_documents[path.resolve()] = document.source
+                except (OSError, RuntimeError):
+                    continue
+        return open_documents
+
+    def unsupported(self, analyzer: Analyzer, path: Path | None, document: TextDocument) -> FileReport | None:
+        """A Prisma migration whose datasource is not PostgreSQL: one finding, at the top (as `check` gives it)."""
+        if path is None:
+            return None
+        file = analyzer.migration_file(path, document.source)
+        if file.framework != "prisma" or file.group is None:
+            return None
+        from migration_lint.ingest.discover import _display
+        from migration_lint.ingest.prisma import unsupported
+
+        found = unsupported(file.group)
+        if found is None:
+            return None
+        report = FileReport(file=file)
+        if "unsupported-provider" in analyzer.linter.ruleset.severities:
+            report.findings.append(analyzer.linter.meta(
+                "unsupported-provider",
+                f"{_display(found.path)} declares provider = \"{found.value}\" (line {found.line}): migration-lint "
+                "lints PostgreSQL migrations only, so this migration is not checked"))
+        return report
+
+    def schedule(self, uri: str, version: int | None) -> asyncio.Future[None] | None:
+        """Lint `uri` after a pause in the edits: only when no newer change came meanwhile."""
+        async def later() -> None:
+            await asyncio.sleep(self.debounce)
+            document = self.workspace.text_documents.get(uri)
+            if document is not None and document.version == version:
+                self.lint(uri)
+
+        if self.debounce <= 0:
+            self.lint(uri)
+            return None
+        return asyncio.ensure_future(later())
 
     def relint_folder(self, saved: str) -> None:
         """After a save, the open migrations of the same folder: their history may have changed."""
@@ -256,9 +344,17 @@ def build(config_file: Path | None = None, use_config: bool = True) -> Migration
     def did_open(ls: MigrationLintServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.lint(params.text_document.uri)
 
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: MigrationLintServer, params: types.InitializeParams) -> None:
+        options = params.initialization_options
+        if isinstance(options, dict) and isinstance(options.get("debounce"), (int, float)):
+            ls.debounce = max(0.0, float(options["debounce"]))
+
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: MigrationLintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.lint(params.text_document.uri)
+    async def did_change(ls: MigrationLintServer, params: types.DidChangeTextDocumentParams) -> None:
+        future = ls.schedule(params.text_document.uri, params.text_document.version)
+        if future is not None:
+            await future
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: MigrationLintServer, params: types.DidSaveTextDocumentParams) -> None:
