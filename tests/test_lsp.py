@@ -373,3 +373,39 @@ def test_a_prisma_folder_of_another_provider_is_one_finding(client, tmp_path):
     assert diagnostic["code"] == "unsupported-provider"
     assert 'provider = "mysql" (line 2)' in diagnostic["message"]
     _quit(client)
+
+
+def test_fix_all_is_a_source_action_that_leaves_no_fixable_finding(client, tmp_path):
+    _, second = _prisma(tmp_path)
+    capabilities = _initialize(client, tmp_path)
+    assert "source.fixAll.migration-lint" in capabilities["codeActionProvider"]["codeActionKinds"]
+    text = INDEX + 'CREATE INDEX "k" ON "Post" ("id", "a");\n'
+    uri = _open(client, second, text)
+    before = client.diagnostics(uri, version=1)
+    assert [d["code"] for d in before].count("non-concurrent-index") == 2
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
+
+    def actions(only):
+        return client.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": [], "only": only}})
+
+    assert {a["kind"] for a in actions(["quickfix"])} == {"quickfix"}  # fix-all is not a quick fix
+    (action,) = actions(["source.fixAll"])
+    assert action["kind"] == "source.fixAll.migration-lint"
+    (change,) = action["edit"]["documentChanges"]
+    assert change["textDocument"] == {"uri": uri, "version": 1}
+    (edit,) = change["edits"]
+    assert edit["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}
+    fixed = edit["newText"]
+    assert fixed.count("CREATE INDEX CONCURRENTLY") == 2
+
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                             "contentChanges": [{"range": edit["range"], "text": fixed}]})
+    after = client.diagnostics(uri, version=2)
+    assert "non-concurrent-index" not in {d["code"] for d in after}
+    for diagnostic in after:  # what is left has no safe fix
+        fixes = client.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}})
+        assert not [a for a in fixes if a["kind"] == "quickfix" and a["isPreferred"]], fixes
+    assert actions(["source.fixAll"]) == []  # nothing left to fix
+    _quit(client)

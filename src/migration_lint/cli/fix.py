@@ -129,7 +129,7 @@ def fix(files: list[MigrationFile], lint: Callable[[list[MigrationFile]], RunRep
                     else:
                         outcome.unsafe_left += 1
             changed = 0
-            for group in _by_severity(candidates):
+            for group in by_severity(candidates):
                 changed = _apply(choose(group, {}), space, outcome, boms)
                 if changed:
                     break
@@ -149,7 +149,7 @@ def fix(files: list[MigrationFile], lint: Callable[[list[MigrationFile]], RunRep
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _by_severity(candidates: list[tuple[Severity, str, Fix]]) -> list[list[tuple[str, Fix]]]:
+def by_severity(candidates: list[tuple[Severity, str, Fix]]) -> list[list[tuple[str, Fix]]]:
     """The fixes grouped by their findings' severity, most severe first. A round applies one group only:
     fixing an error often settles the warnings and notes about the same statement (CONCURRENTLY needs no
     lock_timeout), so those are fixed in a later round if they are still found."""

@@ -150,6 +150,23 @@ class Analyzer:
         drop_trees([report])
         return report
 
+    def fix_all(self, path: Path | None, text: str, name: str = "<buffer>", buffers: Buffers | None = None) -> str | None:
+        """The buffer with its safe fixes applied that stay within it, in rounds like `--fix` (most severe
+        findings first, linted again after each round); None when there is nothing to fix."""
+        from migration_lint.cli.fix import MAX_ROUNDS, by_severity
+        from migration_lint.ingest.edits import apply_edits, choose
+
+        current = text
+        for _ in range(MAX_ROUNDS):
+            report = self.lint(path, current, name, buffers)
+            candidates = [(f.severity, "", f.fix) for f in report.findings
+                          if f.fix is not None and f.fix.safe and not any(e.path for e in f.fix.edits)]
+            chosen = next((picked for group in by_severity(candidates) if (picked := choose(group, {}))), [])
+            if not chosen:
+                break
+            current = apply_edits(current, [e for _, fix in chosen for e in fix.edits])
+        return current if current != text else None
+
 
 def _resolved(path: Path) -> Path:
     try:

@@ -28,6 +28,7 @@ SOURCE = "migration-lint"
 # seconds an edit waits for the next one before it is linted (typing lints once per pause, not per key);
 # the client may set `debounce` in its initialization options
 DEBOUNCE = 0.15
+FIX_ALL = types.CodeActionKind.SourceFixAll.value + ".migration-lint"
 
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -127,7 +128,7 @@ class MigrationLintServer(LanguageServer):
         if not _is_sql(document, path):
             return
         analyzer = self.analyzer_for(path)
-        if path is not None and excluded(path, analyzer.config.exclude):
+        if self.excluded(path):
             self.linted.pop(uri, None)  # `exclude` in the configuration: not a migration to lint
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=document.version))
@@ -139,6 +140,10 @@ class MigrationLintServer(LanguageServer):
         diagnostics = [self.diagnostic(linted, f) for f in report.findings]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version))
+
+    def excluded(self, path: Path | None) -> bool:
+        """Left out by the configuration's `exclude`."""
+        return path is not None and excluded(path, self.analyzer_for(path).config.exclude)
 
     def buffers(self, uri: str) -> dict[Path, str]:
         """The other open SQL documents with a file, by resolved path: the history is read from them."""
@@ -241,11 +246,12 @@ class MigrationLintServer(LanguageServer):
         if linted is None:
             return []
         only = params.context.only
-        if only and not any(types.CodeActionKind.QuickFix.value.startswith(kind) for kind in only):
-            return []
         document = self.workspace.get_text_document(uri)
+        fix_all = [] if only and not any(FIX_ALL.startswith(kind) for kind in only) else self.fix_all_action(document)
+        if only and not any(types.CodeActionKind.QuickFix.value.startswith(kind) for kind in only):
+            return fix_all
         if document.version != linted.version:
-            return []  # the positions refer to another text: the next lint brings fresh actions
+            return fix_all  # the findings' positions refer to another text: the next lint brings fresh actions
         wanted = self._server_range(document, linted.lines, params.range)
         actions = []
         for finding in linted.report.findings:
@@ -261,7 +267,38 @@ class MigrationLintServer(LanguageServer):
                 is_preferred=finding.fix.safe,
                 edit=edit,
             ))
-        return actions
+        return actions + fix_all
+
+    def fix_all_action(self, document: TextDocument) -> list[types.CodeAction]:
+        """`source.fixAll.migration-lint`: every safe fix within the document, as one edit of the whole text
+        (what `--fix` would write to it; editors run it on save when asked to)."""
+        path = _path_of(document)
+        if not _is_sql(document, path) or self.excluded(path):
+            return []
+        analyzer = self.analyzer_for(path)
+        fixed = analyzer.fix_all(path, document.source, name=Path(document.filename or "buffer.sql").name,
+                                 buffers=self.buffers(document.uri))
+        if fixed is None:
+            return []
+        lines = _lines(document.source)
+        end = types.Position(line=len(lines), character=0)
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            end = types.Position(line=len(lines) - 1,
+                                 character=self.workspace.position_codec.client_num_units(lines[-1]))
+        whole = types.Range(start=types.Position(line=0, character=0), end=end)
+        edit = types.TextEdit(range=whole, new_text=fixed)
+        return [types.CodeAction(
+            title="migration-lint: apply every safe fix",
+            kind=FIX_ALL,
+            edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=document.version),
+                edits=[edit])]) if self._document_changes() else types.WorkspaceEdit(changes={document.uri: [edit]}),
+        )]
+
+    def _document_changes(self) -> bool:
+        caps = self.client_capabilities.workspace
+        workspace_edit = caps.workspace_edit if caps is not None else None
+        return bool(workspace_edit and workspace_edit.document_changes)
 
     def _server_range(self, document: TextDocument, lines: list[str], rng: types.Range) -> tuple[int, int, int, int]:
         codec = document.position_codec
@@ -277,7 +314,7 @@ class MigrationLintServer(LanguageServer):
                 created.setdefault(str(Path(e.path).resolve()), []).append(e)
         caps = self.client_capabilities.workspace
         workspace_edit = caps.workspace_edit if caps is not None else None
-        document_changes = bool(workspace_edit and workspace_edit.document_changes)
+        document_changes = self._document_changes()
         can_create = bool(workspace_edit and workspace_edit.resource_operations
                           and types.ResourceOperationKind.Create in workspace_edit.resource_operations)
         text_edits = [types.TextEdit(range=self.range(linted, e.line, e.column, e.end_line, e.end_column),
@@ -371,7 +408,7 @@ def build(config_file: Path | None = None, use_config: bool = True) -> Migration
         return ls.hover(params)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]))
     def code_action(ls: MigrationLintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         return ls.code_actions(params)
 
