@@ -138,3 +138,31 @@ def test_package_json_version_is_used_and_config_or_cli_win(tmp_path, capsys, mo
     assert config.prisma_version == "7.5" and config.prisma_version_from == "migration-lint.toml"
     assert load_config(tmp_path / "migration-lint.toml").prisma_version_from is not None
     assert configured("--no-config").prisma_legacy
+
+
+def test_each_project_of_a_monorepo_is_linted_with_its_own_prisma_version(tmp_path, capsys, monkeypatch):
+    """apps/legacy uses Prisma 6 (a migration.sql is one transaction), apps/current Prisma 7.5: the same
+    migration fails to deploy in the first one only, in one run over both; the configuration still wins."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    sql = ('CREATE TABLE "User" ("id" BIGINT PRIMARY KEY, "email" TEXT);\n'
+           'CREATE INDEX CONCURRENTLY "User_email_idx" ON "User" ("email");\n')
+    for app, version in (("legacy", "^6.2.0"), ("current", "7.5.0")):
+        _package(tmp_path / "apps" / app, {"devDependencies": {"prisma": version}})
+        project(tmp_path / "apps" / app, "postgresql", sql=sql)
+
+    def rules(*argv: str) -> dict[str, set[str]]:
+        _, report = lint(capsys, "apps/current/prisma/migrations", "apps/legacy/prisma/migrations", "--no-cache", *argv)
+        out: dict[str, set[str]] = {}
+        for file in report["files"]:
+            out.setdefault(file["path"].split("/")[1], set()).update(f["rule"] for f in file["findings"])
+        return out
+
+    found = rules()
+    assert "concurrently-in-transaction" in found["legacy"]
+    assert "concurrently-in-transaction" not in found["current"]
+    message = next(f["message"] for f in lint(capsys, "apps/legacy/prisma/migrations", "--no-cache")[1]["files"][0]["findings"]
+                   if f["rule"] == "concurrently-in-transaction")
+    assert "prisma_version = 6.2" in message
+    found = rules("--prisma-version", "7.4")  # named on the command line: for every project
+    assert "concurrently-in-transaction" not in found["legacy"] | found["current"]

@@ -85,7 +85,16 @@ class Config:
     @property
     def prisma_legacy(self) -> bool:
         """Prisma before 7.4 sends a whole migration.sql as one query (one implicit transaction)."""
-        return parse_version_tuple(self.prisma_version) < parse_version_tuple(CURRENT_PRISMA)
+        return prisma_legacy(self.prisma_version)
+
+    @property
+    def prisma_version_set(self) -> bool:
+        """Set by the configuration file or --prisma-version (not taken from a package.json)."""
+        return self.prisma_version_from is not None and not self.prisma_version_from.endswith("package.json")
+
+
+def prisma_legacy(version: str) -> bool:
+    return parse_version_tuple(version) < parse_version_tuple(CURRENT_PRISMA)
 
 
 _KEYS = {f.name for f in fields(Config)} - {"source", "prisma_version_from"}

@@ -67,6 +67,7 @@ class MigrationFile:
     change: str | None = None  # since the --diff base: "added", "modified", "renamed" or "deleted"
     trace: Any = None  # what `migration-lint trace` observed, one dict per statement (see trace.Step)
     size: int | None = None  # bytes on disk when discovered (sizes the work for parallel runs)
+    prisma_version: str | None = None  # from the package.json nearest its folder, when the configuration sets none
 
 
 @dataclass

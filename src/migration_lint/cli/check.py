@@ -63,6 +63,7 @@ def cmd_check(argv: list[str]) -> int:
 
 def _check(args: argparse.Namespace, linter, config, registry) -> int:
     from migration_lint.ingest.discover import classify, discover
+    from migration_lint.ingest.prisma import assign_versions
     from migration_lint.model import MigrationFile
 
     files: list[MigrationFile] = []
@@ -75,6 +76,8 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         from migration_lint.cli.scope import unsupported_providers
 
         found = discover(paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
+        if not config.prisma_version_set:
+            assign_versions(found.files)
         problems.extend(found.problems)
         walked = found.walked
         candidates, unsupported = unsupported_providers(found.files, linter)
@@ -108,6 +111,8 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         item.data = data  # decoded by the linter like a file (a decoding error is a finding)
         if config.framework != "auto":
             item.framework = config.framework
+        if args.stdin_filename and not config.prisma_version_set:
+            assign_versions([item])
         files.append(item)
 
     if args.fix:

@@ -75,6 +75,7 @@ class _Workspace:
             copy = classify(work)
             copy.display = item.display
             copy.framework = item.framework
+            copy.prisma_version = item.prisma_version
             self.files.append(copy)
         self.groups = {work: real for real, work in groups.items()}
         self.created: set[Path] = set()  # the migrations fixes made in this run
@@ -100,6 +101,7 @@ class _Workspace:
             same = next((f.group for f in self.files if f.group is not None and f.group.resolve() == item.group.resolve()),
                         None)
             item.group = same or item.group
+            item.prisma_version = next((f.prisma_version for f in self.files if f.group == item.group), None)
         real = self.to_real(path)
         item.display = _shown(real)
         self.real[path] = real

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from migration_lint.config import prisma_legacy
 from migration_lint.model import MigrationFile, Statement
 from migration_lint.syntax import ast
 from migration_lint.syntax.names import default_fk_name
@@ -67,6 +68,14 @@ def non_transactional(stmt: Statement, pg_version: float) -> bool:
     return False
 
 
+def prisma_version_of(file: MigrationFile, config: Config) -> str:
+    """The Prisma version that runs `file`: the configuration's when it sets one, else that of the package.json
+    nearest the file's folder, else the default."""
+    if file.prisma_version and not config.prisma_version_set:
+        return file.prisma_version
+    return config.prisma_version
+
+
 def implicit_transaction(file: MigrationFile, statements: list[Statement], config: Config, added: int = 0) -> str:
     """Why the framework runs this whole file inside one transaction ("" if it does not); `added`: as it would
     with that many more (ordinary) statements in the file, as a fix would make it."""
@@ -75,8 +84,9 @@ def implicit_transaction(file: MigrationFile, statements: list[Statement], confi
     several = len(statements) + added > 1
     real = added > 0 or any(s.node_type != "TransactionStmt" for s in statements)
     if framework == "prisma":
-        if config.prisma_legacy and several:
-            return (f"Prisma before 7.4 (prisma_version = {config.prisma_version}) sends the whole migration.sql "
+        version = prisma_version_of(file, config)
+        if prisma_legacy(version) and several:
+            return (f"Prisma before 7.4 (prisma_version = {version}) sends the whole migration.sql "
                     "as one query, which PostgreSQL runs as one implicit transaction")
         if several and any(s.node_type == "DropStmt" and s.node.get("concurrent") for s in statements):
             return ("Prisma's SQL splitter cannot parse DROP INDEX CONCURRENTLY, so it sends the whole "

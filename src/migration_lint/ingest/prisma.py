@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from migration_lint.model import MigrationFile
+
 SUPPORTED_PROVIDERS = ("postgresql", "postgres")
 _VERSION = re.compile(r"(\d+)(?:\.(\d+|x|\*))?")
 _DATASOURCE = re.compile(r"^\s*datasource\s+\w+\s*\{")
@@ -94,6 +96,25 @@ def prisma_version(start: Path) -> tuple[Detected | None, str]:
         if directory == root:
             break
     return None, ""
+
+
+def assign_versions(files: list[MigrationFile]) -> list[str]:
+    """Give each Prisma migration the version of the package.json nearest its folder (a monorepo's projects
+    may use different versions); returns the warnings about package.json files that cannot be read."""
+    found: dict[Path, Detected | None] = {}
+    warnings: list[str] = []
+    for file in files:
+        if file.framework != "prisma" or file.group is None:
+            continue
+        if file.group not in found:
+            detected, warning = prisma_version(file.group)
+            found[file.group] = detected
+            if warning and warning not in warnings:
+                warnings.append(warning)
+        detected = found[file.group]
+        if detected is not None:
+            file.prisma_version = detected.value
+    return warnings
 
 
 def detect_prisma_version(paths: list[str]) -> tuple[Detected | None, str]:

@@ -116,7 +116,7 @@ def _content(file: MigrationFile) -> bytes | None:
         except OSError:
             pass
     meta = (file.display, file.framework, file.name, file.version, file.direction, file.change,
-            file.dbmate_no_transaction, str(file.group))
+            file.dbmate_no_transaction, str(file.group), file.prisma_version)
     return repr(meta).encode() + b"\0" + hashlib.sha256(data).digest()
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from migration_lint.config import prisma_legacy
 from migration_lint.facts.columns import primary_key_column
+from migration_lint.facts.transactions import prisma_version_of
 from migration_lint.syntax import ast
 
 if TYPE_CHECKING:
@@ -74,7 +76,7 @@ def outside_transaction_advice(ctx: Context) -> str:
     if transaction.explicit:
         return "Move it after the COMMIT (outside BEGIN … COMMIT)."
     if framework == "prisma":
-        if ctx.config.prisma_legacy:
+        if prisma_legacy(prisma_version_of(ctx.file, ctx.config)):
             return ("Put it alone in a migration of its own (`prisma migrate dev --create-only`, then edit the SQL so "
                     "that migration.sql holds just this statement), or upgrade to Prisma 7.4 or later, which sends "
                     "statements one at a time (set `prisma_version` to match).")

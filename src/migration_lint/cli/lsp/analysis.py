@@ -58,6 +58,7 @@ class Analyzer:
         self.linter = linter
         self.config = linter.config
         self.folders: dict[Path, _Folder] = {}
+        self.prisma_versions: dict[Path, str | None] = {}  # folder -> the version of its nearest package.json
         self.counters = Counters()
 
     # -- files -------------------------------------------------------------
@@ -71,6 +72,13 @@ class Analyzer:
         item.text = text
         if self.config.framework not in (None, "auto"):
             item.framework = self.config.framework
+        if item.framework == "prisma" and item.group is not None and not self.config.prisma_version_set:
+            if item.group not in self.prisma_versions:
+                from migration_lint.ingest.prisma import assign_versions
+
+                assign_versions([item])
+                self.prisma_versions[item.group] = item.prisma_version
+            item.prisma_version = self.prisma_versions[item.group]
         return item
 
     def history(self, file: MigrationFile, buffers: Buffers | None = None) -> list[MigrationFile]:

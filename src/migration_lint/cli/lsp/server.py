@@ -50,10 +50,9 @@ class MigrationLintServer(LanguageServer):
         super().__init__("migration-lint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.config_file = config_file
         self.use_config = use_config
-        self.analyzers: dict[tuple[str, int, str | None], Analyzer] = {}
+        self.analyzers: dict[tuple[str, int], Analyzer] = {}
         self.linted: dict[str, _Linted] = {}
         self.config_errors: set[str] = set()
-        self.prisma_versions: dict[Path, tuple[str | None, str]] = {}  # folder -> version from package.json, where
         self.debounce = DEBOUNCE
 
     def warn_once(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
@@ -80,8 +79,7 @@ class MigrationLintServer(LanguageServer):
             stamp = found.stat().st_mtime_ns if found is not None else 0
         except OSError:
             stamp = -1
-        prisma = self.prisma_version(path)
-        key = (str(found or ""), stamp, prisma[0])
+        key = (str(found or ""), stamp)
         analyzer = self.analyzers.get(key)
         if analyzer is not None:
             return analyzer
@@ -93,8 +91,6 @@ class MigrationLintServer(LanguageServer):
         except (ConfigError, ValueError) as exc:
             self.warn_once(f"migration-lint: {exc}; using the default configuration")
             config = Config()
-        if config.prisma_version_from is None and prisma[0] is not None:
-            config.prisma_version, config.prisma_version_from = prisma[0], prisma[1]
         if config.stats:
             from migration_lint.risk.estimate import StatsError, load_stats
 
@@ -104,22 +100,6 @@ class MigrationLintServer(LanguageServer):
                 self.warn_once(f"migration-lint: table sizes not used: {exc}", types.MessageType.Warning)
         analyzer = self.analyzers[key] = Analyzer(Linter(config, registry, stats=stats))
         return analyzer
-
-    def prisma_version(self, path: Path | None) -> tuple[str | None, str]:
-        """`prisma_version` from the nearest package.json naming Prisma (as `check` does), per folder."""
-        if path is None:
-            return None, ""
-        folder = path.parent
-        known = self.prisma_versions.get(folder)
-        if known is None:
-            from migration_lint.ingest.prisma import detect_prisma_version
-
-            detected, warning = detect_prisma_version([str(path)])
-            if warning:
-                self.warn_once("migration-lint: " + warning, types.MessageType.Warning)
-            known = self.prisma_versions[folder] = (
-                (detected.value, str(detected.path)) if detected is not None else (None, ""))
-        return known
 
     # -- linting ---------------------------------------------------------------
     def lint(self, uri: str) -> None:

@@ -69,6 +69,10 @@ def cmd_trace(argv: list[str]) -> int:
         return EXIT_USAGE
 
     found = discover(args.paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
+    if not config.prisma_version_set:
+        from migration_lint.ingest.prisma import assign_versions
+
+        assign_versions(found.files)
     if not found.files:
         for path, message in found.problems:
             _err(f"{path}: {message}")
