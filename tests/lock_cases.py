@@ -628,6 +628,8 @@ CASES: list[Case] = [
     _c("alter-database-set", "ALTER DATABASE {db} SET work_mem = '8MB'", T),
     _c("create-database", "CREATE DATABASE lint_tmp_db", T, cleanup=("DROP DATABASE IF EXISTS lint_tmp_db",)),
     _c("drop-database", "DROP DATABASE IF EXISTS lint_no_such_db", T),
+    _c("drop-tablespace", "DROP TABLESPACE IF EXISTS lint_no_such_space", T),
+    _c("alter-system", "ALTER SYSTEM SET work_mem = '8MB'", T, cleanup=("ALTER SYSTEM RESET work_mem",)),
     _c("create-tablespace", "CREATE TABLESPACE lint_tmp_space LOCATION '{tsdir}'", T,
        cleanup=("DROP TABLESPACE IF EXISTS lint_tmp_space",), needs=("tablespace",)),
     _c("explain-select", "EXPLAIN SELECT count(*) FROM t", T),

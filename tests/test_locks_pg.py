@@ -563,6 +563,14 @@ def _model_entries() -> set[str]:
     return handlers | set(locks._NO_LOCKS) | set(locks._AT_LOCKS) | branches
 
 
+#: model entries whose only claim is whether they run in a transaction block, proved on every version by
+#: tests/test_transactional_pg.py; a lock case would leave a subscription behind in the shared database
+PROVEN_ELSEWHERE = {
+    "CreateSubscriptionStmt": "no lock on a table of this database; the slot is created on the publisher",
+    "DropSubscriptionStmt": "no lock on a table of this database; the slot is dropped on the publisher",
+}
+
+
 def test_every_model_entry_has_a_case() -> None:
     """A statement kind or ALTER TABLE subcommand added to the model needs a PostgreSQL case here."""
     covered: set[str] = set()
@@ -572,7 +580,7 @@ def test_every_model_entry_has_a_case() -> None:
         if stmt.node_type == "AlterTableStmt":
             covered |= {unwrap(cmd)[1].get("subtype") for cmd in stmt.node.get("cmds") or ()}
         covered |= set(case.covers)
-    missing = sorted(_model_entries() - covered)
+    missing = sorted(_model_entries() - covered - set(PROVEN_ELSEWHERE))
     assert not missing, f"no case in tests/lock_cases.py exercises: {missing}"
 
 

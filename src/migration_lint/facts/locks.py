@@ -588,7 +588,7 @@ class Model:
             table = ast.relation_name(relation)
             e.add(table, SHARE_UPDATE_EXCLUSIVE if concurrent else SHARE)
             e.targets.append(ast.table_key(table))
-        else:  # SCHEMA, DATABASE, SYSTEM
+        else:  # SCHEMA, DATABASE, SYSTEM: one transaction per table, committed as it goes
             e.transactional = False
             e.known = False
 
@@ -870,6 +870,23 @@ class Model:
     def _CreateExtensionStmt(self, node: Node, e: Effect) -> None:
         e.known = False  # the extension's script can do anything
 
+    def _TransactionStmt(self, node: Node, e: Effect) -> None:
+        e.known = True
+        e.transactional = node.get("kind") not in ("TRANS_STMT_COMMIT_PREPARED", "TRANS_STMT_ROLLBACK_PREPARED")
+
+    def _CreateSubscriptionStmt(self, node: Node, e: Effect) -> None:
+        # creating the replication slot on the publisher cannot be rolled back (connect = false creates none)
+        options = node.get("options")
+        connect = ast.option_value(options, "connect", default=True)
+        e.transactional = not (connect is not False and ast.option_value(options, "create_slot", default=True) is not False)
+        e.known = False  # the tables it subscribes to are the publisher's
+
+    def _DropSubscriptionStmt(self, node: Node, e: Effect) -> None:
+        # dropping its replication slot on the publisher cannot be rolled back: refused in a transaction block
+        # unless the subscription has no slot (slot_name = NONE, which only the catalog knows)
+        e.transactional = False
+        e.known = False
+
 
 # Statements that take no lock on any user relation.
 _NO_LOCKS = frozenset(
@@ -879,10 +896,11 @@ _NO_LOCKS = frozenset(
      "ListenStmt", "CreateRangeStmt", "AlterDomainStmt", "CreateConversionStmt", "CreateFdwStmt",
      "CreateForeignServerStmt", "CreateUserMappingStmt", "CreatePublicationStmt", "CreateEventTrigStmt",
      "AlterExtensionStmt", "CommentStmt", "CheckPointStmt", "DiscardStmt", "AlterDatabaseSetStmt",
-     "AlterRoleSetStmt", "CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "ExplainStmt"}
+     "AlterRoleSetStmt", "CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
+     "AlterSystemStmt", "ExplainStmt"}
 )
 # Statements of _NO_LOCKS that cannot run inside a transaction block.
-_OUTSIDE_TRANSACTION = frozenset({"CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt"})
+_OUTSIDE_TRANSACTION = frozenset({"CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterSystemStmt"})
 _CATALOG_ONLY_DROPS = frozenset(
     {"OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_SCHEMA",
      "OBJECT_EXTENSION", "OBJECT_AGGREGATE", "OBJECT_OPERATOR", "OBJECT_COLLATION", "OBJECT_CAST",

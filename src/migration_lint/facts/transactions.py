@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from migration_lint.config import prisma_legacy
+from migration_lint.facts.locks import Model, Settings
 from migration_lint.model import MigrationFile, Statement
 from migration_lint.syntax import ast
 from migration_lint.syntax.names import default_fk_name
@@ -44,28 +45,15 @@ class Transaction:
 
 
 def non_transactional(stmt: Statement, pg_version: float) -> bool:
-    """The statement cannot run inside a transaction block (SQLSTATE 25001)."""
-    node_type, node = stmt.node_type, stmt.node
-    if node_type == "IndexStmt":
-        return bool(node.get("concurrent"))
-    if node_type == "DropStmt":
-        return bool(node.get("concurrent"))
-    if node_type == "ReindexStmt":
-        return ast.option_true(node.get("params"), "concurrently")
-    if node_type == "VacuumStmt":
-        return bool(node.get("is_vacuumcmd"))
-    if node_type == "AlterTableStmt":
-        for item in node.get("cmds") or ():
-            _, cmd = ast.unwrap(item)
-            if cmd.get("subtype") == "AT_DetachPartition":
-                _, part = ast.unwrap(cmd.get("def"))
-                if part.get("concurrent"):
-                    return True
-    if node_type in ("CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterSystemStmt"):
-        return True
-    if node_type == "AlterEnumStmt" and pg_version < 12 and not node.get("oldVal"):
-        return True
-    return False
+    """The statement cannot run inside a transaction block (SQLSTATE 25001), as the lock model says (the one
+    source of that fact, checked against every PostgreSQL version in tests/test_transactional_pg.py)."""
+    model = _MODELS.get(pg_version)
+    if model is None:
+        model = _MODELS[pg_version] = Model(Settings(pg_version=pg_version))
+    return not model.effect(stmt.node_type, stmt.node).transactional
+
+
+_MODELS: dict[float, Model] = {}  # one schema-less lock model per PostgreSQL version
 
 
 def prisma_version_of(file: MigrationFile, config: Config) -> str:

@@ -237,14 +237,14 @@ def alter_commands(stmt_node: Node) -> Iterator[AlterCommand]:
             yield AlterCommand(stmt_node, cmd, position)
 
 
-def option_value(params: list | None, name: str) -> bool | None:
+def option_value(params: list | None, name: str, default: bool = False) -> bool | None:
     """The boolean value of option `name` in a DefElem list, read the way PostgreSQL's defGetBoolean reads it.
 
     ``(CONCURRENTLY)`` with no value is true; ``true``/``on``/``1`` (any case, quoted or not) are true,
-    ``false``/``off``/``0`` false. Returns False when the option is absent and None for a value
+    ``false``/``off``/``0`` false. Returns `default` when the option is absent and None for a value
     PostgreSQL rejects ("requires a Boolean value"); the last occurrence wins, as in PostgreSQL's loops.
     """
-    found: bool | None = False
+    found: bool | None = default
     for item in params or ():
         kind, value = unwrap(item)
         if kind != "DefElem" or not isinstance(value, dict) or value.get("defname") != name:
@@ -261,6 +261,10 @@ def option_value(params: list | None, name: str) -> bool | None:
             found = bool(arg_value.get("boolval"))
         elif arg_kind == "String":
             found = {"true": True, "on": True, "false": False, "off": False}.get(str(arg_value.get("sval", "")).lower())
+        elif arg_kind == "TypeName" and len(arg_value.get("names") or ()) == 1:  # WITH (create_slot = off)
+            word = unwrap(arg_value["names"][0])[1]
+            word = word.get("sval", "") if isinstance(word, dict) else ""
+            found = {"true": True, "on": True, "false": False, "off": False}.get(str(word).lower())
         else:
             found = None
     return found

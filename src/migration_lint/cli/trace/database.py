@@ -6,8 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from migration_lint.cli.trace.errors import TraceError
-from migration_lint.facts.locks import Model, Settings
-from migration_lint.facts.transactions import non_transactional
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from migration_lint.model import Statement
@@ -93,13 +91,6 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
     diag = getattr(exc, "diag", None)
     message = (getattr(diag, "message_primary", None) or str(exc)).strip()
     return {"sqlstate": getattr(exc, "sqlstate", None) or "", "message": message, "predicted_by": None}
-
-
-def cannot_run_in_transaction(stmt: Statement, pg_version: float) -> bool:
-    """Must the statement run outside a transaction block (the transaction facts, or the lock model says so)?"""
-    if non_transactional(stmt, pg_version):
-        return True
-    return not Model(Settings(pg_version=pg_version)).effect(stmt.node_type, stmt.node).transactional
 
 
 def load_psycopg() -> Any:

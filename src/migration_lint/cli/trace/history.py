@@ -12,11 +12,11 @@ from migration_lint.cli.trace.database import (
     SERVER_WIDE,
     Database,
     NotRunnable,
-    cannot_run_in_transaction,
     error_dict,
     execute,
 )
 from migration_lint.cli.trace.results import GroupResult
+from migration_lint.facts.transactions import non_transactional
 from migration_lint.ingest.discover import _sort_key, discover
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -65,7 +65,7 @@ def apply(db: Database, statements: list[Statement], label: str, out: GroupResul
         if (db.outer and stmt.node_type in ("IndexStmt", "DropStmt", "ReindexStmt")
                 and re.search(r"\bconcurrently\b", sql, re.I)):
             sql = re.sub(r"\bconcurrently\b", "", sql, count=1, flags=re.I)  # the same schema, in a transaction
-        elif db.outer and (cannot_run_in_transaction(stmt, pg_version) or stmt.node_type in SERVER_WIDE):
+        elif db.outer and (non_transactional(stmt, pg_version) or stmt.node_type in SERVER_WIDE):
             out.notes.append(f"{label}:{stmt.line}: not applied ({stmt.kind} cannot run inside the trace's transaction)")
             continue
         if not db.server_wide and stmt.node_type in SERVER_WIDE:

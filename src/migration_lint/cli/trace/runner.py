@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from migration_lint.cli.trace.database import NEEDS_BLOCK, SERVER_WIDE, Database, cannot_run_in_transaction, error_dict
+from migration_lint.cli.trace.database import NEEDS_BLOCK, SERVER_WIDE, Database, error_dict
 from migration_lint.cli.trace.observe import observe_from_session, observe_in_transaction, run_bare
 from migration_lint.cli.trace.options import TraceOptions
 from migration_lint.cli.trace.results import Step
+from migration_lint.facts.transactions import non_transactional
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from migration_lint.model import FileReport, Statement
@@ -154,7 +155,7 @@ class Runner:
             step.reason = f"not run: {stmt.kind} acts beyond the named database (only on a disposable server)"
             return framework
         if not framework:
-            if cannot_run_in_transaction(stmt, self.pg_version):
+            if non_transactional(stmt, self.pg_version):
                 step.reason = (f"not run: {stmt.kind} cannot run inside a transaction block; it would need --commit "
                                "or a disposable server")
                 return framework
@@ -181,7 +182,7 @@ class Runner:
         if db.in_transaction:
             observe_in_transaction(db.conn, stmt, step)
             return True
-        if cannot_run_in_transaction(stmt, self.pg_version):
+        if non_transactional(stmt, self.pg_version):
             observe_from_session(db, stmt, step, self.options.wait_timeout)
             return False
         if stmt.node_type in NEEDS_BLOCK:

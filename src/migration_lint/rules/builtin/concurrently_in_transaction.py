@@ -20,15 +20,30 @@ _NAMES = {
     "CreateTableSpaceStmt": "CREATE TABLESPACE",
     "DropTableSpaceStmt": "DROP TABLESPACE",
     "AlterEnumStmt": "ALTER TYPE … ADD VALUE (before PostgreSQL 12)",
+    "ClusterStmt": "CLUSTER without a table name",
+    "DiscardStmt": "DISCARD ALL",
+    "CreateSubscriptionStmt": "CREATE SUBSCRIPTION that creates a replication slot",
+    "DropSubscriptionStmt": "DROP SUBSCRIPTION of a subscription with a replication slot",
 }
+
+
+def _name(stmt: Statement) -> str:
+    if stmt.node_type == "ReindexStmt" and stmt.node.get("kind") in (
+            "REINDEX_OBJECT_SCHEMA", "REINDEX_OBJECT_DATABASE", "REINDEX_OBJECT_SYSTEM"):
+        return "REINDEX " + stmt.node["kind"].rsplit("_", 1)[1]
+    return _NAMES.get(stmt.node_type, stmt.kind)
 
 
 class ConcurrentlyInTransaction(Rule):
     """A statement that cannot run inside a transaction block, where it will run inside one.
 
     `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`,
-    `REINDEX … CONCURRENTLY`, `DETACH PARTITION … CONCURRENTLY`, `VACUUM`,
-    `CREATE/DROP DATABASE` and (before PostgreSQL 12) `ALTER TYPE … ADD VALUE`
+    `REINDEX … CONCURRENTLY`, `REINDEX SCHEMA/DATABASE/SYSTEM`,
+    `DETACH PARTITION … CONCURRENTLY`, `VACUUM`, `CLUSTER` without a table,
+    `CREATE/DROP DATABASE`, `CREATE/DROP TABLESPACE`, `ALTER SYSTEM`,
+    `DISCARD ALL`, `CREATE SUBSCRIPTION` (unless `connect = false` or
+    `create_slot = false`), `DROP SUBSCRIPTION` (of a subscription with a
+    replication slot) and (before PostgreSQL 12) `ALTER TYPE … ADD VALUE`
     fail with *cannot run inside a transaction block* (SQLSTATE 25001) when
     they run inside `BEGIN … COMMIT`, or inside the transaction a migration
     tool wraps around the file: Drizzle, Flyway (unless the script is
@@ -76,7 +91,7 @@ class ConcurrentlyInTransaction(Rule):
         transaction = ctx.transaction
         if not transaction.active:
             return
-        name = _NAMES.get(stmt.node_type, stmt.kind)
+        name = _name(stmt)
         yield ctx.finding(
             stmt,
             f"{name} cannot run inside a transaction block, and it would run in one ({transaction.reason}): "
