@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from migration_lint.facts.context import Context
-from migration_lint.facts.locks import SERIAL_BASE, plain_cast, split_type, type_change_rewrites
+from migration_lint.facts.types import SERIAL_BASE, plain_cast, split_type, type_change_rewrites
 from migration_lint.model import Finding, Severity, Statement
 from migration_lint.rules.base import Rule
 from migration_lint.rules.recipes import batched_update, prisma_edit_hint
