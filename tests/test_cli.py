@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -614,3 +615,37 @@ def test_stdin_replays_the_history_of_its_folder(tmp_path, capsys, monkeypatch):
                        monkeypatch=monkeypatch)
     assert "set-not-null" in [f["rule"] for f in json.loads(out)["files"][0]["findings"]]
 
+
+
+def test_github_formats_name_files_from_the_repository_root_whatever_the_working_directory(tmp_path, capsys, monkeypatch):
+    """A monorepo job that runs in apps/api: annotations and code scanning read paths from the repository's
+    root, so they say apps/api/…; outside a repository the names stay relative to the working directory."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    migration = repo / "apps" / "api" / "migrations" / "001_add_index_users_email.sql"
+    migration.parent.mkdir(parents=True)
+    migration.write_text('CREATE INDEX "users_email_idx" ON "users" ("email");\n')
+    monkeypatch.chdir(repo / "apps" / "api")
+
+    main(["migrations", "--format", "github", "--no-cache"])
+    out = capsys.readouterr().out
+    assert "file=apps/api/migrations/001_add_index_users_email.sql,line=1" in out
+
+    main(["migrations", "--format", "sarif", "--no-cache"])
+    sarif = json.loads(capsys.readouterr().out)
+    run = sarif["runs"][0]
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "apps/api/migrations/001_add_index_users_email.sql", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": repo.as_uri() + "/"}}
+    fixed = next(r for r in run["results"] if r.get("fixes"))
+    assert fixed["fixes"][0]["artifactChanges"][0]["artifactLocation"] == location
+
+    main(["migrations", "--format", "json", "--no-cache"])  # the terminal-facing reports keep the short name
+    assert json.loads(capsys.readouterr().out)["files"][0]["path"] == "migrations/001_add_index_users_email.sql"
+
+    shutil.rmtree(repo / ".git")  # no repository: relative to the working directory, no base id
+    main(["migrations", "--format", "sarif", "--no-cache"])
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "migrations/001_add_index_users_email.sql"}
+    assert "originalUriBaseIds" not in run

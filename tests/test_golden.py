@@ -5,6 +5,7 @@ Regenerate after an intended change with: python -m pytest tests/test_golden.py 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,14 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("json", "json"), ("github", "github"), ("sarif", "sarif.json")])
-def test_example_project_report(fmt, suffix, capsys, monkeypatch, update_golden):
-    monkeypatch.chdir(ROOT)
+def test_example_project_report(fmt, suffix, capsys, monkeypatch, tmp_path, update_golden):
+    # a copy in a repository of its own: the SARIF names files from the repository's root, which is then known
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples", repo / "examples")
+    (repo / ".git").mkdir()
+    monkeypatch.chdir(repo)
     code = main(["examples/prisma/migrations", "--format", fmt, "--color", "never"])
-    out = capsys.readouterr().out.replace(__version__, "<version>")
+    out = capsys.readouterr().out.replace(__version__, "<version>").replace(repo.as_uri(), "file:///repo")
     assert code == 1
     path = GOLDEN / f"example.{suffix}"
     if update_golden:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from migration_lint.ingest.repository import git_root
 from migration_lint.model import MigrationFile
 
 SUPPORTED_PROVIDERS = ("postgresql", "postgres")
@@ -33,13 +34,6 @@ class Detected:
     value: str
     path: Path
     line: int = 1
-
-
-def _git_root(start: Path) -> Path | None:
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None
 
 
 def _nearest_dir(raw: str) -> Path:
@@ -73,7 +67,7 @@ def version_range(spec: str) -> str | None:
 def prisma_version(start: Path) -> tuple[Detected | None, str]:
     """The Prisma version from the nearest package.json that names it, and a warning ("" if none)."""
     start = start.absolute()
-    root = _git_root(start)
+    root = git_root(start)
     for directory in (start, *start.parents):
         candidate = directory / "package.json"
         if candidate.is_file():

@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import os
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from migration_lint.model import Edit, FileReport, Fix
+from migration_lint.ingest.repository import in_repository
+from migration_lint.model import Edit, FileReport, Fix, MigrationFile
 from migration_lint.report.sanitize import utf8
+
+
+class RepositoryPaths:
+    """Files named from the root of their git repository, as GitHub names them (annotations, code scanning),
+    whatever the working directory; a file outside any repository keeps the name the report gives it."""
+
+    def __init__(self) -> None:
+        self.known: dict[Path, Path | None] = {}
+
+    def locate(self, path: Path | None) -> tuple[Path, str] | None:
+        return in_repository(path, self.known) if path is not None else None
+
+    def of_file(self, file: MigrationFile) -> tuple[Path, str] | None:
+        """(root, path from it) of a linted file (stdin named with --stdin-filename: that file)."""
+        return self.locate(file.path or file.stands_for)
+
+    def name(self, report: FileReport) -> str:
+        found = self.of_file(report.file)
+        return found[1] if found else report.file.display.replace("\\", "/")
+
+    def edit_name(self, report: FileReport, edit: Edit) -> str:
+        if edit.path is None:
+            return self.name(report)
+        found = self.locate(Path(edit.path))
+        return found[1] if found and self.of_file(report.file) else edit_path(report, edit)
 
 
 def edit_path(report: FileReport, edit: Edit) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from migration_lint.model import RunReport, Severity
+from migration_lint.report.fixes import RepositoryPaths
 from migration_lint.report.sanitize import terminal, utf8
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -20,8 +21,9 @@ def escape_property(text: str) -> str:
 
 def render(run: RunReport) -> str:
     lines = []
+    paths = RepositoryPaths()  # GitHub reads file= from the repository's root, not the working directory
     for report in run.files:
-        path = report.file.display.replace("\\", "/")
+        path = paths.name(report)
         for finding in report.findings:
             props = (
                 f"file={escape_property(path)},line={finding.line},col={finding.column},"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from migration_lint import __version__
-from migration_lint.model import FileReport, Fix, RunReport, Severity
-from migration_lint.report.fixes import edit_path
+from migration_lint.model import Edit, FileReport, Fix, RunReport, Severity
+from migration_lint.report.fixes import RepositoryPaths, edit_path
 from migration_lint.report.sanitize import utf8
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -25,12 +26,53 @@ def artifact_uri(path: str) -> str:
     return quote(raw, safe="/")
 
 
-def _fix(report: FileReport, fix: Fix) -> dict[str, Any]:
+SRCROOT = "%SRCROOT%"
+
+
+class _Locations:
+    """Artifact locations: from the repository's root (`uriBaseId` %SRCROOT%, which GitHub code scanning
+    resolves to the checkout) for the files of the first repository found, else relative to the working
+    directory as the other reports name them."""
+
+    def __init__(self) -> None:
+        self.paths = RepositoryPaths()
+        self.root: Path | None = None
+
+    def _based(self, found: tuple[Path, str] | None) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        root, relative = found
+        if self.root is None:
+            self.root = root
+        if root != self.root:
+            return None
+        return {"uri": artifact_uri(relative), "uriBaseId": SRCROOT}
+
+    def of(self, report: FileReport) -> dict[str, Any]:
+        return self._based(self.paths.of_file(report.file)) or {"uri": artifact_uri(report.file.display)}
+
+    def of_edit(self, report: FileReport, e: Edit) -> dict[str, Any]:
+        if e.path is None:
+            return self.of(report)
+        based = self._based(self.paths.locate(Path(e.path))) if self.paths.of_file(report.file) else None
+        return based or {"uri": artifact_uri(edit_path(report, e))}
+
+    def base_ids(self) -> dict[str, Any]:
+        if self.root is None:
+            return {}
+        return {"originalUriBaseIds": {SRCROOT: {"uri": self.root.as_uri().rstrip("/") + "/"}}}
+
+
+def _fix(report: FileReport, fix: Fix, where: _Locations) -> dict[str, Any]:
     """SARIF's fix: one artifactChange per file, each edit a replacement (an empty deletedRegion inserts; a
     migration the fix creates is an artifact that starts empty). Unsafe fixes say so: they need a review."""
     changes: dict[str, list[dict[str, Any]]] = {}
+    locations: dict[str, dict[str, Any]] = {}
     for e in fix.edits:
-        changes.setdefault(edit_path(report, e), []).append({
+        location = where.of_edit(report, e)
+        key = location.get("uriBaseId", "") + ":" + location["uri"]
+        locations[key] = location
+        changes.setdefault(key, []).append({
             "deletedRegion": {"startLine": e.line, "startColumn": e.column, "endLine": e.end_line,
                               "endColumn": e.end_column},
             "insertedContent": {"text": utf8(e.text)},
@@ -38,8 +80,8 @@ def _fix(report: FileReport, fix: Fix) -> dict[str, Any]:
     title = fix.title if fix.safe else f"{fix.title} (unsafe: review before applying)"
     return {
         "description": {"text": utf8(title)},
-        "artifactChanges": [{"artifactLocation": {"uri": artifact_uri(path)}, "replacements": replacements}
-                            for path, replacements in changes.items()],
+        "artifactChanges": [{"artifactLocation": locations[key], "replacements": replacements}
+                            for key, replacements in changes.items()],
         "properties": {"safe": fix.safe},
     }
 
@@ -63,8 +105,9 @@ def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
             )
         rules.append(entry)
     results = []
+    where = _Locations()
     for report in run.files:
-        uri = artifact_uri(report.file.display)
+        location = where.of(report)
         for finding in report.findings:
             text = finding.message + (f"\n{finding.help}" if finding.help else "")
             result: dict[str, Any] = {
@@ -74,14 +117,14 @@ def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
                 "message": {"text": utf8(text)},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": uri},
+                        "artifactLocation": location,
                         "region": {"startLine": finding.line, "startColumn": finding.column,
                                    "endLine": finding.end_line, "endColumn": finding.end_column},
                     }
                 }],
             }
             if finding.fix is not None:
-                result["fixes"] = [_fix(report, finding.fix)]
+                result["fixes"] = [_fix(report, finding.fix, where)]
             results.append(result)
     return {
         "$schema": SCHEMA,
@@ -91,6 +134,7 @@ def report_dict(run: RunReport, registry: dict) -> dict[str, Any]:
                                 "informationUri": "https://github.com/pg-migration-lint/pg-migration-lint", "rules": rules}},
             "results": results,
             "columnKind": "unicodeCodePoints",
+            **where.base_ids(),
         }],
     }
 
