@@ -595,6 +595,22 @@ def test_pg_version_traces_on_that_version(version, partition_lock, pg_servers, 
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("version", [12, 13])
+def test_a_lock_released_when_the_statement_ends_is_not_a_difference(version, pg_servers, tmp_path, recorder):
+    """PostgreSQL 12 closes the table of COPY … TO with its lock when the copy ends: the trace, read after the
+    statement in its transaction, cannot see it; the model says so (until_commit) and the trace agrees."""
+    pg_servers(version)
+    root = _write(tmp_path, {"migrations/0001_t.sql": "CREATE TABLE t (id int);\n",
+                             "migrations/0002_copy.sql": "COPY t TO STDOUT;\n"})
+    code, data = _trace([str(root / "migrations" / "0002_copy.sql"), "--pg-version", str(version)], tmp_path)
+    assert code == 0, data
+    copy = _by_sql(data, "COPY t TO STDOUT")
+    assert copy["trace"]["status"] == "confirmed", copy["trace"]
+    locks = {lock["relation"]: (lock["mode"], lock["static"]) for lock in copy["trace"]["locks"]}
+    assert locks["t"] == ((None, "AccessShareLock") if version == 12 else ("AccessShareLock", "AccessShareLock"))
+
+
+@pytest.mark.postgres
 def test_install_postgres_installs_the_version_asked_for(tmp_path, recorder, monkeypatch):
     import subprocess
 

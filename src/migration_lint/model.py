@@ -150,6 +150,7 @@ class Finding:
 class Lock:
     relation: str
     mode: str
+    until_commit: bool = True  # False: released when the statement ends
 
 
 @dataclass

@@ -22,7 +22,7 @@ class RelationVerdict:
     relation: str
     static: str | None
     traced: str | None
-    verdict: str  # confirmed, already held, not exercised, mismatch, trace only, static only
+    verdict: str  # confirmed, already held, not exercised, released, mismatch, trace only, static only
 
 
 @dataclass
@@ -65,13 +65,18 @@ def _key(name: str) -> str:
     return name[7:] if name.startswith("public.") else name
 
 
-def _static_locks(static: Any) -> dict[str, str]:
+def _static_locks(static: Any) -> tuple[dict[str, str], set[str]]:
+    """The strongest mode claimed per relation, and the relations whose claimed locks all end with the
+    statement (not at commit)."""
     out: dict[str, str] = {}
+    kept: set[str] = set()
     for lock in _get(static, "locks", ()) or ():
         relation, mode = _get(lock, "relation"), _get(lock, "mode")
         if relation not in out or STRENGTH.get(mode, 0) > STRENGTH.get(out[relation], 0):
             out[relation] = mode
-    return out
+        if _get(lock, "until_commit", True):
+            kept.add(relation)
+    return out, set(out) - kept
 
 
 def compare(entry: Any, static: Any) -> Comparison:
@@ -85,7 +90,9 @@ def compare(entry: Any, static: Any) -> Comparison:
     if not _get(entry, "ran", True):
         return Comparison("not_run")
     known = bool(_get(static, "known", True))
-    claimed = _static_locks(static)
+    claimed, brief = _static_locks(static)
+    # read after the statement, inside its transaction: a lock released when the statement ends is gone
+    after_statement = _get(entry, "observed") != "session"
     traced = dict(_get(entry, "locks") or {})
     held = {_key(k): set(v) for k, v in (_get(entry, "held") or {}).items()}
     written = _get(entry, "rows")
@@ -116,6 +123,8 @@ def compare(entry: Any, static: Any) -> Comparison:
             verdict = "not exercised"
         elif taken == mode:
             verdict = "confirmed"
+        elif taken is None and relation in brief and after_statement:
+            verdict = "released"
         elif taken is None:
             verdict = "already held" if already else "static only"
         elif already and STRENGTH[taken] < STRENGTH[mode]:

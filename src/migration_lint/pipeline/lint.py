@@ -102,7 +102,7 @@ def _assess(report: FileReport, ctx: Context, findings: list[Finding], stats: St
         report.statements.append(
             StatementReport(
                 statement=stmt,
-                locks=[Lock(lock.relation, lock.mode) for lock in effect.locks],
+                locks=[Lock(lock.relation, lock.mode, lock.until_commit) for lock in effect.locks],
                 blocks=effect.blocked(),
                 rewrites=effect.rewrites,
                 scans=effect.scans,

@@ -113,9 +113,12 @@ def render_text(run: RunReport, result: TraceResult, *, color: bool = False) -> 
             static = [(rel.relation, rel.static) for rel in comparison.relations]
             traced = [(rel.relation, rel.traced) for rel in comparison.relations]
             already = [rel.relation for rel in comparison.relations if rel.verdict == "already held"]
+            released = [rel.relation for rel in comparison.relations if rel.verdict == "released"]
             line = f"      locks: static {terminal(_locks_text(static))} · traced {terminal(_locks_text(traced))}"
             if already:
                 line += " · already held: " + ", ".join(f'"{terminal(r)}"' for r in already)
+            if released:
+                line += " · released when the statement ended: " + ", ".join(f'"{terminal(r)}"' for r in released)
             out.append(line)
             if comparison.static_rewrites or comparison.traced_rewrites:
                 out.append(f"      rewrite: static {'yes' if comparison.static_rewrites else 'no'} · traced "
