@@ -9,6 +9,7 @@ the next one of the folder; where the tool's numbering leaves no room, there is 
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,65 +51,88 @@ def _numbers(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
-def _fits(new: str, file: MigrationFile, siblings: list[MigrationFile], name: str) -> bool:
-    """Does version `new` sort after `file` and before every later migration of its folder (and is it free)?
-    Migrations named `name` between them (made apart from this one before) may run first."""
-    mine = _numbers(file.version or "")
+@dataclass
+class _Index:
+    """A folder's migration versions as number tuples, for the questions a new version asks: is it taken,
+    and which up migrations sort between two versions."""
+
+    taken: set[tuple[int, ...]]  # every migration's version (down ones too)
+    up: list[tuple[tuple[int, ...], str | None, Path | None]]  # (version, name, path) of up migrations, sorted
+
+    @classmethod
+    def of(cls, siblings: list[MigrationFile], dashless: bool = False) -> _Index:
+        def numbers(file: MigrationFile) -> tuple[int, ...]:
+            version = file.version or ""
+            return _numbers(version.replace("-", "") if dashless else version)
+
+        taken = {numbers(s) for s in siblings if s.version is not None}
+        up = sorted(((numbers(s), s.name, s.path) for s in siblings if s.direction == "up" and s.version is not None),
+                    key=lambda entry: entry[0])
+        return cls(taken, up)
+
+
+def _fits(new: str, mine: tuple[int, ...], file: MigrationFile, index: _Index, name: str) -> bool:
+    """Does version `new` sort after `file` (version `mine`) and before every later migration of its folder
+    (and is it free)? Migrations named `name` between them (made apart from this one before) may run first."""
     wanted = _numbers(new)
     if wanted <= mine:
         return False
-    for other in siblings:
-        if other.direction != "up" or other.version is None or other.path == file.path:
+    start = bisect.bisect_right(index.up, mine, key=lambda entry: entry[0])
+    for theirs, other_name, path in index.up[start:]:
+        if theirs > wanted:
+            break
+        if path == file.path:
             continue
-        theirs = _numbers(other.version)
-        if theirs == wanted or (mine < theirs < wanted and other.name != name):
+        if theirs == wanted or other_name != name:
             return False
     return True
 
 
-def _free(version: str, file: MigrationFile, siblings: list[MigrationFile], name: str,
+def _free(version: str, mine: tuple[int, ...], file: MigrationFile, index: _Index, name: str,
           later=None) -> str | None:
     """The first version after `version` that fits (`later` steps to the next one)."""
-    taken = {_numbers(s.version) for s in siblings if s.version is not None}
     candidate: str | None = version
     for _ in range(100):
         if candidate is None:
             return None
-        if _numbers(candidate) not in taken:
-            return candidate if _fits(candidate, file, siblings, name) else None
+        if _numbers(candidate) not in index.taken:
+            return candidate if _fits(candidate, mine, file, index, name) else None
         candidate = (later or _later_timestamp)(candidate)
     return None
 
 
-_SIBLINGS: dict[Path, tuple[int, list[MigrationFile]]] = {}  # folder → (its mtime, its migrations)
+# folder → (its mtime, its migrations, their index by version spelling: False as written, True without dashes)
+_SIBLINGS: dict[Path, tuple[int, list[MigrationFile], dict[bool, _Index]]] = {}
 
 
-def _siblings(file: MigrationFile) -> list[MigrationFile]:
+def _siblings(file: MigrationFile, dashless: bool = False) -> _Index:
     """The migrations of the file's folder, read once per run (again when a migration is added to it)."""
     from migration_lint.ingest.discover import discover
 
     if file.group is None:
-        return []
+        return _Index(set(), [])
     try:
         folder = file.group.resolve()
         stamp = folder.stat().st_mtime_ns
     except OSError:
-        return []
+        return _Index(set(), [])
     known = _SIBLINGS.get(folder)
     if known is None or known[0] != stamp:
         found = [f for f in discover([str(folder)], include_down=True, framework=None).files if f.path is not None]
-        known = _SIBLINGS[folder] = (stamp, found)
-    return known[1]
+        known = _SIBLINGS[folder] = (stamp, found, {})
+    indexes = known[2]
+    if dashless not in indexes:
+        indexes[dashless] = _Index.of(known[1], dashless)
+    return indexes[dashless]
 
 
 def next_migration(file: MigrationFile, name: str) -> NewMigration | None:
     """A migration named `name` that runs right after `file` (None: the layout has no room, or no files)."""
     if file.path is None or file.version is None:
         return None
-    siblings = _siblings(file)
     framework = file.framework
     if framework == "flyway":
-        found = _free(f"{file.version}.1", file, siblings, name, later=_later_dotted)
+        found = _free(f"{file.version}.1", _numbers(file.version), file, _siblings(file), name, later=_later_dotted)
         if found is None:
             return None
         return NewMigration(file.path.with_name(f"V{found}__{name}.sql"))
@@ -117,7 +141,7 @@ def next_migration(file: MigrationFile, name: str) -> NewMigration | None:
         return None
     version = later
     if framework == "diesel":
-        free = _free(version, _dashless(file), [_dashless(s) for s in siblings], name)
+        free = _free(version, _numbers(file.version.replace("-", "")), file, _siblings(file, dashless=True), name)
         if free is None:
             return None
         dashed = "-" in file.version and len(free) == 14  # 2020-07-14-113112 or 20200714113112, as the folder has it
@@ -125,7 +149,7 @@ def next_migration(file: MigrationFile, name: str) -> NewMigration | None:
         folder = file.path.parent.parent / f"{stamp}_{name}"
         return NewMigration(folder / "up.sql", extra={folder / "down.sql": "-- This migration cannot be undone.\n",
                                                       folder / "metadata.toml": "run_in_transaction = false\n"})
-    free = _free(version, file, siblings, name)
+    free = _free(version, _numbers(file.version), file, _siblings(file), name)
     if free is None:
         return None
     version = free
@@ -146,9 +170,3 @@ def _later_dotted(version: str) -> str:
     """Flyway: 42.1 → 42.2."""
     head, _, last = version.rpartition(".")
     return f"{head}.{int(last) + 1}" if last.isdigit() else version + ".1"
-
-
-def _dashless(file: MigrationFile) -> MigrationFile:
-    copy = MigrationFile(file.path, file.display, file.framework, file.name, (file.version or "").replace("-", ""),
-                         file.group, direction=file.direction)
-    return copy
