@@ -110,6 +110,18 @@ class Context:
         return _transactions.implicit_transaction(self.file, self.statements, self.config)
 
     @cached_property
+    def top_level(self) -> list[Statement]:
+        """The file's own statements (not those a DO block runs)."""
+        return [s for s in self.statements if s.parent is None]
+
+    def implicit_with(self, added: int) -> str:
+        """`implicit` as it would be with `added` more statements in the file (as a fix would make it)."""
+        key = ("implicit_with", added)
+        if key not in self.memo:
+            self.memo[key] = _transactions.implicit_transaction(self.file, self.top_level, self.config, added=added)
+        return self.memo[key]
+
+    @cached_property
     def transactions(self) -> list[_transactions.Transaction]:
         return _transactions.plan(self.statements, self.implicit)
 

@@ -16,7 +16,7 @@ from pglast import parse_sql
 from pglast.parser import scan
 
 from migration_lint.facts.context import Context
-from migration_lint.facts.transactions import implicit_transaction, non_transactional
+from migration_lint.facts.transactions import non_transactional
 from migration_lint.ingest.layout import next_migration
 from migration_lint.ingest.source import MappedSource
 from migration_lint.model import Edit, Fix, Statement
@@ -37,16 +37,21 @@ def edit(ctx: Context, start: int, end: int, text: str) -> Edit:
 def statement_span(ctx: Context, stmt: Statement) -> tuple[int, int]:
     """The statement's characters with its `;` and the rest of its line (to remove it whole)."""
     text = ctx.file_source.text
-    end = stmt.end
-    rest = len(text[end:]) - len(text[end:].lstrip(" \t"))
-    if text.startswith(";", end + rest):
-        end += rest + 1
-    tail = len(text[end:]) - len(text[end:].lstrip(" \t"))
-    if text.startswith("\r\n", end + tail):
-        end += tail + 2
-    elif text.startswith(("\n", "\r"), end + tail):
-        end += tail + 1
+    end = _past_blanks(text, stmt.end)
+    end = end + 1 if text.startswith(";", end) else stmt.end
+    after = _past_blanks(text, end)
+    if text.startswith("\r\n", after):
+        end = after + 2
+    elif text.startswith(("\n", "\r"), after):
+        end = after + 1
     return stmt.start, end
+
+
+def _past_blanks(text: str, at: int) -> int:
+    """The offset of the first character from `at` on that is not a space or a tab."""
+    while at < len(text) and text[at] in " \t":
+        at += 1
+    return at
 
 
 def after_token(stmt: Statement, names: Sequence[str], skip_parenthesised: bool = False) -> int | None:
@@ -99,14 +104,17 @@ def run_outside_transaction(ctx: Context, stmt: Statement, sql: str, title: str,
 def stays_outside(ctx: Context, added: int) -> bool:
     """Does the file still run outside a transaction once a fix adds `added` statements to it? (Prisma before
     7.4, golang-migrate and the Supabase CLI run a file of several statements as one implicit transaction.)"""
-    return not implicit_transaction(ctx.file, ctx.statements, ctx.config, added=added)
+    return not ctx.implicit_with(added)
 
 
 def wraps_non_transactional(ctx: Context, added: int) -> bool:
     """Would `added` more statements put a statement that cannot run in a transaction into an implicit one?"""
     if ctx.implicit or stays_outside(ctx, added):
         return False
-    return any(non_transactional(s, ctx.pg_version) for s in ctx.statements if s.parent is None)
+    key = "wraps_non_transactional"
+    if key not in ctx.memo:
+        ctx.memo[key] = any(non_transactional(s, ctx.pg_version) for s in ctx.top_level)
+    return ctx.memo[key]
 
 
 def _count(sql: str) -> int:
@@ -119,8 +127,8 @@ def _count(sql: str) -> int:
 def _splitter_wraps(ctx: Context, sql: str) -> bool:
     """Prisma sends a migration.sql whole (one transaction) when its splitter cannot parse DROP INDEX
     CONCURRENTLY: with other statements in the file, the fixed statement would land in a transaction."""
-    several = len([s for s in ctx.statements if s.parent is None]) > 1
-    return ctx.file.framework == "prisma" and several and "DROP INDEX CONCURRENTLY" in " ".join(sql.upper().split())
+    return (ctx.file.framework == "prisma" and "DROP INDEX CONCURRENTLY" in " ".join(sql.upper().split())
+            and len(ctx.top_level) > 1)
 
 
 def new_name(ctx: Context, what: str) -> str:

@@ -88,11 +88,11 @@ class IdentifierTooLong(Rule):
     def check_statement(self, stmt: Statement, ctx: Context) -> Iterable[Finding]:
         for offset, full, cut in _defined_long_names(ctx, stmt):
             clash = ""
-            for other in ctx.statements:
-                for other_offset, other_full, other_cut in (_defined_long_names(ctx, other) if other is not stmt else ()):
-                    if other_cut == cut and other_full != full and not clash:
-                        line = ctx.source.position(other.start + other_offset).line
-                        clash = f"; {_show(other_full)} on line {line} truncates to the same name"
+            for other, other_offset, other_full in _by_truncated_name(ctx).get(cut, ()):
+                if other is not stmt and other_full != full:
+                    line = ctx.source.position(other.start + other_offset).line
+                    clash = f"; {_show(other_full)} on line {line} truncates to the same name"
+                    break
             pos = ctx.source.position(stmt.start + offset)
             yield ctx.finding(
                 (pos.line, pos.column),
@@ -112,6 +112,18 @@ def _defined_long_names(ctx: Context, stmt: Any) -> list[tuple[int, str, str]]:
     if found is None:
         found = known[stmt.index] = _long_names(ctx, stmt)
     return found
+
+
+def _by_truncated_name(ctx: Context) -> dict[str, list[tuple[Any, int, str]]]:
+    """{truncated name: (statement, offset, full name) of each long name the file defines, in file order}, made
+    once per file when a first long name asks for its clashes."""
+    index = ctx.memo.get("identifier_too_long.by_cut")
+    if index is None:
+        index = ctx.memo["identifier_too_long.by_cut"] = {}
+        for other in ctx.statements:
+            for offset, full, cut in _defined_long_names(ctx, other):
+                index.setdefault(cut, []).append((other, offset, full))
+    return index
 
 
 def _long_names(ctx: Context, stmt: Any) -> list[tuple[int, str, str]]:
