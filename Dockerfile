@@ -27,7 +27,8 @@ RUN PIP_CONSTRAINT=/opt/migration-lint/constraints.txt pip install --no-cache-di
     && rm -rf /opt/migration-lint/src /opt/migration-lint/build
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin lint
-USER lint
+# numeric: a host (or Kubernetes runAsNonRoot) can tell it is not root without the image's /etc/passwd
+USER 10001
 WORKDIR /src
 
 ENTRYPOINT ["migration-lint"]
