@@ -75,6 +75,14 @@ def changed(base: str | None, files: list[MigrationFile], paths: list[str], conf
     return Scope(selected, gone, label or f"changed since {base}")
 
 
+def provider_message(found, consequence: str) -> str:
+    """The `unsupported-provider` message: where the provider is declared, and what was not checked."""
+    from migration_lint.ingest.discover import _display
+
+    return (f"{_display(found.path)} declares provider = \"{found.value}\" (line {found.line}): migration-lint "
+            f"lints PostgreSQL migrations only, so {consequence}")
+
+
 def unsupported_providers(files: list[MigrationFile], linter) -> tuple[list[MigrationFile], list]:
     """Prisma folders whose datasource is not PostgreSQL: their migrations are left out, and each
     folder gets one report with an `unsupported-provider` finding at the provider's line."""
@@ -100,9 +108,8 @@ def unsupported_providers(files: list[MigrationFile], linter) -> tuple[list[Migr
         found = verdicts[group]
         assert found is not None
         where = _display(found.path)
-        message = (f"{where} declares provider = \"{found.value}\" (line {found.line}): migration-lint "
-                   f"lints PostgreSQL migrations only, so the {count} migration{'s' if count != 1 else ''} of "
-                   f"{_display(group)} {'were' if count != 1 else 'was'} not checked")
+        message = provider_message(found, f"the {count} migration{'s' if count != 1 else ''} of "
+                                          f"{_display(group)} {'were' if count != 1 else 'was'} not checked")
         finding = linter.meta("unsupported-provider", message, found.line,
                               help="Point migration-lint at PostgreSQL migrations only (`exclude` in the configuration), "
                               "or ignore this rule for the folder.")

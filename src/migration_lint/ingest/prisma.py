@@ -92,23 +92,19 @@ def prisma_version(start: Path) -> tuple[Detected | None, str]:
     return None, ""
 
 
-def assign_versions(files: list[MigrationFile]) -> list[str]:
+def assign_versions(files: list[MigrationFile]) -> None:
     """Give each Prisma migration the version of the package.json nearest its folder (a monorepo's projects
-    may use different versions); returns the warnings about package.json files that cannot be read."""
+    may use different versions). A package.json that cannot be read gives none (the warning about it comes
+    from the run's own detection, `detect_prisma_version`)."""
     found: dict[Path, Detected | None] = {}
-    warnings: list[str] = []
     for file in files:
         if file.framework != "prisma" or file.group is None:
             continue
         if file.group not in found:
-            detected, warning = prisma_version(file.group)
-            found[file.group] = detected
-            if warning and warning not in warnings:
-                warnings.append(warning)
+            found[file.group] = prisma_version(file.group)[0]
         detected = found[file.group]
         if detected is not None:
             file.prisma_version = detected.value
-    return warnings
 
 
 def detect_prisma_version(paths: list[str]) -> tuple[Detected | None, str]:

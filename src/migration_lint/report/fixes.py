@@ -29,12 +29,6 @@ class RepositoryPaths:
         found = self.of_file(report.file)
         return found[1] if found else report.file.display.replace("\\", "/")
 
-    def edit_name(self, report: FileReport, edit: Edit) -> str:
-        if edit.path is None:
-            return self.name(report)
-        found = self.locate(Path(edit.path))
-        return found[1] if found and self.of_file(report.file) else edit_path(report, edit)
-
 
 def edit_path(report: FileReport, edit: Edit) -> str:
     """The file an edit changes: the report's file, or a migration the fix creates, named relative to where

@@ -144,7 +144,7 @@ class MigrationLintServer(LanguageServer):
         file = analyzer.migration_file(path, document.source)
         if file.framework != "prisma" or file.group is None:
             return None
-        from migration_lint.ingest.discover import _display
+        from migration_lint.cli.scope import provider_message
         from migration_lint.ingest.prisma import unsupported
 
         found = unsupported(file.group)
@@ -153,9 +153,7 @@ class MigrationLintServer(LanguageServer):
         report = FileReport(file=file)
         if "unsupported-provider" in analyzer.linter.ruleset.severities:
             report.findings.append(analyzer.linter.meta(
-                "unsupported-provider",
-                f"{_display(found.path)} declares provider = \"{found.value}\" (line {found.line}): migration-lint "
-                "lints PostgreSQL migrations only, so this migration is not checked"))
+                "unsupported-provider", provider_message(found, "this migration is not checked")))
         return report
 
     def schedule(self, uri: str, version: int | None) -> asyncio.Future[None] | None:
