@@ -90,7 +90,7 @@ class Config:
     @property
     def prisma_version_set(self) -> bool:
         """Set by the configuration file or --prisma-version (not taken from a package.json)."""
-        return self.prisma_version_from is not None and not self.prisma_version_from.endswith("package.json")
+        return self.prisma_version_from is not None and self.prisma_version_from in ("--prisma-version", self.source)
 
 
 def prisma_legacy(version: str) -> bool:
@@ -178,16 +178,26 @@ def _config_in(directory: Path) -> Path | None:
     return None
 
 
+def nearest_dir(raw: str) -> Path:
+    """The directory of a command-line path (a file's parent; a glob's fixed part), absolute."""
+    parts = []
+    for part in Path(raw).parts:
+        if any(ch in part for ch in "*?["):
+            break
+        parts.append(part)
+    path = (Path(*parts) if parts else Path(".")).absolute()
+    while not path.is_dir() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def find_config_for(paths: list[str]) -> Path | None:
     """The configuration of the linted paths: the nearest one upward from the first path that has one,
     within its git repository; else the nearest one upward from the working directory."""
     for raw in paths:
         if raw == "-" or not raw:
             continue
-        start = Path(raw.split("*")[0].split("?")[0].split("[")[0] or ".").absolute()
-        while not start.is_dir() and start != start.parent:
-            start = start.parent
-        found = find_config(start, stop_at_git_root=True)
+        found = find_config(nearest_dir(raw), stop_at_git_root=True)
         if found is not None:
             return found
     return find_config()

@@ -76,8 +76,7 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         from migration_lint.cli.scope import unsupported_providers
 
         found = discover(paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
-        if not config.prisma_version_set:
-            assign_versions(found.files)
+        assign_versions(found.files)
         problems.extend(found.problems)
         walked = found.walked
         candidates, unsupported = unsupported_providers(found.files, linter)
@@ -111,7 +110,7 @@ def _check(args: argparse.Namespace, linter, config, registry) -> int:
         item.data = data  # decoded by the linter like a file (a decoding error is a finding)
         if config.framework != "auto":
             item.framework = config.framework
-        if args.stdin_filename and not config.prisma_version_set:
+        if args.stdin_filename:
             assign_versions([item])
         files.append(item)
 

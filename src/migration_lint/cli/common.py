@@ -60,15 +60,21 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def _linted_paths(args: argparse.Namespace) -> list[str]:
+    """The paths the run lints, the file stdin stands for included: where its configuration and its
+    package.json are looked for."""
+    paths = list(getattr(args, "paths", None) or [])
+    if getattr(args, "stdin_filename", None):
+        paths.append(args.stdin_filename)
+    return paths
+
+
 def _load_config(args: argparse.Namespace):
     from migration_lint.config import Config, load_config
 
     if args.no_config:
         return Config()
-    paths = list(getattr(args, "paths", None) or [])
-    if getattr(args, "stdin_filename", None):
-        paths.append(args.stdin_filename)
-    return load_config(Path(args.config) if args.config else None, search=not args.config, paths=paths)
+    return load_config(Path(args.config) if args.config else None, search=not args.config, paths=_linted_paths(args))
 
 
 def _registry():
@@ -123,10 +129,7 @@ def build_linter(args: argparse.Namespace):
     elif config.prisma_version_from is None:
         from migration_lint.ingest.prisma import detect_prisma_version
 
-        paths = list(getattr(args, "paths", None) or [])
-        if getattr(args, "stdin_filename", None):
-            paths.append(args.stdin_filename)
-        detected, warning = detect_prisma_version(paths)
+        detected, warning = detect_prisma_version(_linted_paths(args))
         if warning:
             _err("warning: " + warning)
         if detected is not None:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from migration_lint.config import nearest_dir
 from migration_lint.ingest.repository import git_root
 from migration_lint.model import MigrationFile
 
@@ -34,20 +35,6 @@ class Detected:
     value: str
     path: Path
     line: int = 1
-
-
-def _nearest_dir(raw: str) -> Path:
-    """The directory of a command-line path (a file's parent; a glob's fixed part)."""
-    parts = []
-    for part in Path(raw).parts:
-        if any(ch in part for ch in "*?["):
-            break
-        parts.append(part)
-    path = Path(*parts) if parts else Path(".")
-    path = path.absolute()
-    while not path.is_dir() and path != path.parent:
-        path = path.parent
-    return path
 
 
 def version_range(spec: str) -> str | None:
@@ -94,8 +81,9 @@ def prisma_version(start: Path) -> tuple[Detected | None, str]:
 
 def assign_versions(files: list[MigrationFile]) -> None:
     """Give each Prisma migration the version of the package.json nearest its folder (a monorepo's projects
-    may use different versions). A package.json that cannot be read gives none (the warning about it comes
-    from the run's own detection, `detect_prisma_version`)."""
+    may use different versions). A version the configuration or --prisma-version sets wins over it (see
+    `facts.transactions.prisma_version_of`). A package.json that cannot be read gives none (the warning about
+    it comes from the run's own detection, `detect_prisma_version`)."""
     found: dict[Path, Detected | None] = {}
     for file in files:
         if file.framework != "prisma" or file.group is None:
@@ -112,7 +100,7 @@ def detect_prisma_version(paths: list[str]) -> tuple[Detected | None, str]:
     for raw in paths:
         if raw == "-":
             continue
-        found, warning = prisma_version(_nearest_dir(raw))
+        found, warning = prisma_version(nearest_dir(raw))
         if found or warning:
             return found, warning
     return None, ""

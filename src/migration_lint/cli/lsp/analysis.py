@@ -72,7 +72,7 @@ class Analyzer:
         item.text = text
         if self.config.framework not in (None, "auto"):
             item.framework = self.config.framework
-        if item.framework == "prisma" and item.group is not None and not self.config.prisma_version_set:
+        if item.framework == "prisma" and item.group is not None:  # (the configuration's version still wins)
             if item.group not in self.prisma_versions:
                 from migration_lint.ingest.prisma import assign_versions
 

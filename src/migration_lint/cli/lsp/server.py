@@ -108,7 +108,7 @@ class MigrationLintServer(LanguageServer):
         if not _is_sql(document, path):
             return
         analyzer = self.analyzer_for(path)
-        if self.excluded(path):
+        if path is not None and excluded(path, analyzer.config.exclude):
             self.linted.pop(uri, None)  # `exclude` in the configuration: not a migration to lint
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=[], version=document.version))
@@ -120,10 +120,6 @@ class MigrationLintServer(LanguageServer):
         diagnostics = [self.diagnostic(linted, f) for f in report.findings]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=document.version))
-
-    def excluded(self, path: Path | None) -> bool:
-        """Left out by the configuration's `exclude`."""
-        return path is not None and excluded(path, self.analyzer_for(path).config.exclude)
 
     def buffers(self, uri: str) -> dict[Path, str]:
         """The other open SQL documents with a file, by resolved path: the history is read from them."""
@@ -251,9 +247,11 @@ class MigrationLintServer(LanguageServer):
         """`source.fixAll.migration-lint`: every safe fix within the document, as one edit of the whole text
         (what `--fix` would write to it; editors run it on save when asked to)."""
         path = _path_of(document)
-        if not _is_sql(document, path) or self.excluded(path):
+        if not _is_sql(document, path):
             return []
         analyzer = self.analyzer_for(path)
+        if path is not None and excluded(path, analyzer.config.exclude):
+            return []
         fixed = analyzer.fix_all(path, document.source, name=Path(document.filename or "buffer.sql").name,
                                  buffers=self.buffers(document.uri))
         if fixed is None:

@@ -178,10 +178,9 @@ def _lint(args, linter, config, registry, base: str | None, context: GitHubConte
     if "-" in args.paths:
         raise UsageError("review lints files, not standard input (-)")
     found = discover(paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
-    if not config.prisma_version_set:
-        from migration_lint.ingest.prisma import assign_versions
+    from migration_lint.ingest.prisma import assign_versions
 
-        assign_versions(found.files)
+    assign_versions(found.files)  # the configuration's version, when it sets one, still wins
     label = ""
     if base is not None and context.base_sha == base and context.base_ref:
         label = f"changed since {context.base_ref} ({base[:7]})"

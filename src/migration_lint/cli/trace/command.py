@@ -69,10 +69,9 @@ def cmd_trace(argv: list[str]) -> int:
         return EXIT_USAGE
 
     found = discover(args.paths, include_down=config.include_down, framework=config.framework, exclude=config.exclude)
-    if not config.prisma_version_set:
-        from migration_lint.ingest.prisma import assign_versions
+    from migration_lint.ingest.prisma import assign_versions
 
-        assign_versions(found.files)
+    assign_versions(found.files)  # the configuration's version, when it sets one, still wins
     if not found.files:
         for path, message in found.problems:
             _err(f"{path}: {message}")
